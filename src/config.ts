@@ -1,0 +1,327 @@
+/**
+ * Configuration: parsed and validated once at start-up from the environment into a
+ * typed object. A bad value never starts the service: {@link loadConfig} throws a
+ * {@link ConfigError} that names every bad variable at once, so an operator fixes
+ * them in one round trip. Passwords never appear in a message.
+ */
+
+/** Where the rows live. */
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | {
+      kind: 'mysql';
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+      /** Extra `?key=value` options from the URL (for example `ssl`). */
+      params: Record<string, string>;
+    };
+
+/** How to reach the Docker Engine API. */
+export type DockerConfig =
+  | { kind: 'unix'; socketPath: string }
+  | { kind: 'tcp'; host: string; port: number; protocol: 'http' | 'https' };
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface Config {
+  database: DatabaseConfig;
+  docker: DockerConfig;
+  hostName: string;
+  /** Resync period in ms, after the seed's clamping (<= 0 -> 30 s, > 5 min -> 5 min). */
+  reconcileIntervalMs: number;
+  workers: number;
+  httpPort: number;
+  httpHost: string;
+  logLevel: LogLevel;
+  /** /healthz fails when the last successful pass is older than this. */
+  healthzMaxPassAgeMs: number;
+  /** Leader election through the `leases` table; `auto` means on for MySQL, off for SQLite. */
+  leaderElection: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  shutdownGracePeriodMs: number;
+  /** Rows per multi-row statement. */
+  writeBatchSize: number;
+  /** Per-key retry backoff: 5 ms doubling up to this cap. */
+  retryMaxDelayMs: number;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  /** Bearer token for /api; empty = open. */
+  apiToken: string;
+  /** How long container state transitions are kept. */
+  eventRetentionMs: number;
+}
+
+/** One environment variable the service reads: the single list for --help, README and the chart test. */
+export interface EnvVarSpec {
+  name: string;
+  default: string;
+  description: string;
+}
+
+export const ENV_VARS: readonly EnvVarSpec[] = [
+  { name: 'DATABASE_URL', default: 'sqlite:./data/tinyforge.db', description: 'embedded SQLite file, or mysql://user:pass@host:3306/db for MySQL/MariaDB' },
+  { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', description: 'Docker Engine API: unix:///path or tcp://host:port (for example a read-only socket proxy)' },
+  { name: 'HOST_NAME', default: 'local', description: 'the `host` column this agent owns' },
+  { name: 'RECONCILE_INTERVAL', default: '30s', description: 'resync period (500ms, 30s, 2m or plain seconds); <= 0 means 30s, above 5m is clamped to 5m' },
+  { name: 'WORKERS', default: '4', description: 'concurrent queue workers (1-256)' },
+  { name: 'HTTP_PORT', default: '8080', description: 'port for /healthz, /readyz, /metrics and /api' },
+  { name: 'HTTP_HOST', default: '0.0.0.0', description: 'address the HTTP server binds' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent; JSON logs on stdout' },
+  { name: 'HEALTHZ_MAX_PASS_AGE', default: '3 intervals, at least 60s', description: '/healthz fails when the last successful pass is older than this' },
+  { name: 'LEADER_ELECTION', default: 'auto', description: 'true, false or auto (on for MySQL, off for SQLite): one writer per HOST_NAME through the leases table' },
+  { name: 'LEASE_DURATION', default: '15s', description: 'how long a lease is valid without renewal' },
+  { name: 'RENEW_DEADLINE', default: '10s', description: 'the holder stops writing when it could not renew for this long (must be < LEASE_DURATION)' },
+  { name: 'RETRY_PERIOD', default: '2s', description: 'how often candidates try to acquire and holders renew (must be < RENEW_DEADLINE)' },
+  { name: 'SHUTDOWN_GRACE_PERIOD', default: '30s', description: 'SIGTERM drains work and exits within this; a second signal exits at once' },
+  { name: 'WRITE_BATCH_SIZE', default: '500', description: 'rows per multi-row write statement (1-5000)' },
+  { name: 'RETRY_MAX_DELAY', default: '60s', description: 'cap of the per-key exponential retry backoff (starts at 5ms)' },
+  { name: 'DB_POOL_SIZE', default: '10', description: 'MySQL connection pool size' },
+  { name: 'DB_STATEMENT_TIMEOUT', default: '30s', description: 'per-statement timeout on MySQL' },
+  { name: 'DB_CONNECT_TIMEOUT', default: '10s', description: 'connect timeout and bounded wait for a pooled connection' },
+  { name: 'API_TOKEN', default: '(empty: open)', description: 'bearer token required by /api/v1 when set; /healthz, /readyz and /metrics stay open' },
+  { name: 'EVENT_RETENTION', default: '7d', description: 'how long container state transitions are kept' },
+];
+
+/** Start-up refused: one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses `500ms`, `30s`, `2m`, `1h`, `7d`, `1m30s` or a plain number of seconds (`45`, `0.5`)
+ * into milliseconds. Negative values are accepted (`-1` -> -1000) so callers can apply their
+ * own rules; anything else returns undefined.
+ */
+export function parseDuration(raw: string): number | undefined {
+  const s = raw.trim();
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  let neg = false;
+  let body = s;
+  if (body.startsWith('-')) {
+    neg = true;
+    body = body.slice(1);
+  }
+  if (body === '') return undefined;
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(body)) !== null) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (matched !== body.length) return undefined;
+  return Math.round(neg ? -total : total);
+}
+
+export const DEFAULT_INTERVAL_MS = 30_000;
+export const MAX_INTERVAL_MS = 5 * 60_000;
+
+/** The seed's clamping: values <= 0 mean 30 s; values above 5 min are clamped to 5 min. */
+export function clampInterval(ms: number): number {
+  if (!(ms > 0)) return DEFAULT_INTERVAL_MS;
+  return Math.min(ms, MAX_INTERVAL_MS);
+}
+
+/** Replaces the password of a URL-ish string so it can be logged. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)([^@]*)@/i, '$1***@');
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the whole configuration. Throws {@link ConfigError} listing every bad
+ * variable; never includes a password in the message.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const duration = (name: string, def: number, opts: { min?: number; allowNonPositive?: boolean } = {}): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    const ms = parseDuration(raw);
+    if (ms === undefined) {
+      problems.push(`${name}: "${raw}" is not a duration (use 500ms, 30s, 2m, 1h, 7d or a number of seconds)`);
+      return def;
+    }
+    if (!opts.allowNonPositive && ms <= 0) {
+      problems.push(`${name}: must be greater than zero, got "${raw}"`);
+      return def;
+    }
+    if (opts.min !== undefined && ms < opts.min) {
+      problems.push(`${name}: must be at least ${opts.min}ms, got "${raw}"`);
+      return def;
+    }
+    return ms;
+  };
+
+  const integer = (name: string, def: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if (!/^\d+$/.test(raw)) {
+      problems.push(`${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+      return def;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) {
+      problems.push(`${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+      return def;
+    }
+    return n;
+  };
+
+  const database = parseDatabaseUrl(get('DATABASE_URL') ?? 'sqlite:./data/tinyforge.db', problems);
+  const docker = parseDockerHost(get('DOCKER_HOST') ?? 'unix:///var/run/docker.sock', problems);
+
+  const hostName = get('HOST_NAME') ?? 'local';
+  if (hostName.length > 255) problems.push(`HOST_NAME: at most 255 characters, got ${hostName.length}`);
+
+  const reconcileIntervalMs = clampInterval(duration('RECONCILE_INTERVAL', DEFAULT_INTERVAL_MS, { allowNonPositive: true }));
+  const workers = integer('WORKERS', 4, 1, 256);
+  const httpPort = integer('HTTP_PORT', 8080, 0, 65535);
+  const httpHost = get('HTTP_HOST') ?? '0.0.0.0';
+
+  const levels: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+  const rawLevel = (get('LOG_LEVEL') ?? 'info').toLowerCase();
+  let logLevel: LogLevel = 'info';
+  if ((levels as string[]).includes(rawLevel)) logLevel = rawLevel as LogLevel;
+  else problems.push(`LOG_LEVEL: expected one of ${levels.join(', ')}, got "${get('LOG_LEVEL')}"`);
+
+  const healthzMaxPassAgeMs = duration('HEALTHZ_MAX_PASS_AGE', Math.max(3 * reconcileIntervalMs, 60_000));
+
+  let leaderElection = database.kind === 'mysql';
+  const rawLe = get('LEADER_ELECTION')?.toLowerCase();
+  if (rawLe !== undefined) {
+    if (rawLe === 'true' || rawLe === '1' || rawLe === 'yes') leaderElection = true;
+    else if (rawLe === 'false' || rawLe === '0' || rawLe === 'no') leaderElection = false;
+    else if (rawLe !== 'auto') problems.push(`LEADER_ELECTION: expected true, false or auto, got "${get('LEADER_ELECTION')}"`);
+  }
+  if (leaderElection && database.kind === 'sqlite' && rawLe !== undefined && rawLe !== 'auto') {
+    problems.push('LEADER_ELECTION: needs a MySQL DATABASE_URL; the embedded SQLite database has a single writer');
+  }
+  if (database.kind === 'sqlite') leaderElection = false;
+
+  const leaseDurationMs = duration('LEASE_DURATION', 15_000, { min: 1000 });
+  const renewDeadlineMs = duration('RENEW_DEADLINE', 10_000, { min: 500 });
+  const retryPeriodMs = duration('RETRY_PERIOD', 2_000, { min: 100 });
+  if (renewDeadlineMs >= leaseDurationMs) problems.push(`RENEW_DEADLINE: must be shorter than LEASE_DURATION (${renewDeadlineMs}ms >= ${leaseDurationMs}ms)`);
+  if (retryPeriodMs >= renewDeadlineMs) problems.push(`RETRY_PERIOD: must be shorter than RENEW_DEADLINE (${retryPeriodMs}ms >= ${renewDeadlineMs}ms)`);
+
+  const shutdownGracePeriodMs = duration('SHUTDOWN_GRACE_PERIOD', 30_000);
+  const writeBatchSize = integer('WRITE_BATCH_SIZE', 500, 1, 5000);
+  const retryMaxDelayMs = duration('RETRY_MAX_DELAY', 60_000, { min: 5 });
+  const dbPoolSize = integer('DB_POOL_SIZE', 10, 1, 1000);
+  const dbStatementTimeoutMs = duration('DB_STATEMENT_TIMEOUT', 30_000, { min: 100 });
+  const dbConnectTimeoutMs = duration('DB_CONNECT_TIMEOUT', 10_000, { min: 100 });
+  const apiToken = get('API_TOKEN') ?? '';
+  const eventRetentionMs = duration('EVENT_RETENTION', 7 * 86_400_000, { min: 60_000 });
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    database,
+    docker,
+    hostName,
+    reconcileIntervalMs,
+    workers,
+    httpPort,
+    httpHost,
+    logLevel,
+    healthzMaxPassAgeMs,
+    leaderElection,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    shutdownGracePeriodMs,
+    writeBatchSize,
+    retryMaxDelayMs,
+    dbPoolSize,
+    dbStatementTimeoutMs,
+    dbConnectTimeoutMs,
+    apiToken,
+    eventRetentionMs,
+  };
+}
+
+function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    let path = raw.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') {
+      problems.push('DATABASE_URL: sqlite: needs a file path, for example sqlite:./data/tinyforge.db');
+      return { kind: 'sqlite', path: './data/tinyforge.db' };
+    }
+    return { kind: 'sqlite', path };
+  }
+  const fallback: DatabaseConfig = { kind: 'sqlite', path: './data/tinyforge.db' };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`DATABASE_URL: "${redactUrl(raw)}" is not a URL (expected sqlite:PATH or mysql://user:pass@host:3306/db)`);
+    return fallback;
+  }
+  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+    problems.push(`DATABASE_URL: unsupported scheme "${url.protocol.replace(/:$/, '')}" (expected sqlite: or mysql://)`);
+    return fallback;
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (database === '') problems.push('DATABASE_URL: names no database (mysql://user:pass@host:3306/DATABASE)');
+  if (url.hostname === '') problems.push('DATABASE_URL: names no host');
+  const port = url.port === '' ? 3306 : Number(url.port);
+  const params: Record<string, string> = {};
+  url.searchParams.forEach((v, k) => {
+    params[k] = v;
+  });
+  return {
+    kind: 'mysql',
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database,
+    params,
+  };
+}
+
+function parseDockerHost(raw: string, problems: string[]): DockerConfig {
+  if (raw.startsWith('unix://')) {
+    const socketPath = raw.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) problems.push(`DOCKER_HOST: "${raw}" needs an absolute socket path (unix:///var/run/docker.sock)`);
+    return { kind: 'unix', socketPath };
+  }
+  const m = /^(tcp|http|https):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(raw);
+  if (m) {
+    const port = m[3] === undefined ? (m[1] === 'https' ? 2376 : 2375) : Number(m[3]);
+    if (port < 1 || port > 65535) problems.push(`DOCKER_HOST: port out of range in "${raw}"`);
+    return { kind: 'tcp', host: m[2]!.replace(/^\[|\]$/g, ''), port, protocol: m[1] === 'https' ? 'https' : 'http' };
+  }
+  problems.push(`DOCKER_HOST: "${redactUrl(raw)}" is not unix:///path or tcp://host:port`);
+  return { kind: 'unix', socketPath: '/var/run/docker.sock' };
+}
+
+/** A copy of the config that can be logged: no password, no token. */
+export function describeConfig(c: Config): Record<string, unknown> {
+  const db =
+    c.database.kind === 'sqlite'
+      ? `sqlite:${c.database.path}`
+      : `mysql://${c.database.user}${c.database.password ? ':***' : ''}@${c.database.host}:${c.database.port}/${c.database.database}`;
+  const docker = c.docker.kind === 'unix' ? `unix://${c.docker.socketPath}` : `${c.docker.protocol === 'https' ? 'https' : 'tcp'}://${c.docker.host}:${c.docker.port}`;
+  return { ...c, database: db, docker, apiToken: c.apiToken ? '***' : '' };
+}
