@@ -1,0 +1,132 @@
+import type { ObservedRow } from './dispatch.js';
+
+export interface RowWriter {
+  upsert(rows: readonly ObservedRow[], seenAt: number, batchSize?: number): Promise<void>;
+  markMissingByContainerIds(host: string, containerIds: readonly string[]): Promise<number>;
+}
+
+interface Waiter<T> {
+  ok: (v: T) => void;
+  fail: (e: unknown) => void;
+}
+
+export interface BatchWriterHooks {
+  /** One statement was sent (for metrics): `upsert` rows or `mark_missing` ids. */
+  statement?(kind: 'upsert' | 'mark_missing', size: number): void;
+  /** Rows marked missing by a flush. */
+  missingMarked?(count: number): void;
+}
+
+/**
+ * Collects the writes of many keys and sends them as multi-row statements: workers hand a write
+ * over and go on with the next key, while the key stays "processing" until its write commits
+ * (the returned promise). One flush runs at a time; writes arriving meanwhile form the next
+ * batch, so batches grow with load and latency stays one statement when idle. A failed statement
+ * rejects exactly the writes it carried, so only their keys are retried.
+ */
+export class BatchWriter {
+  private upserts = new Map<string, { row: ObservedRow; waiters: Array<Waiter<void>> }>();
+  private missing = new Map<string, Array<Waiter<number>>>();
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly writer: RowWriter,
+    private readonly host: string,
+    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks } = { batchSize: 500 },
+  ) {}
+
+  /** Queues an upsert of `row`; resolves when it is committed. A later write of the same row ID in the same batch wins. */
+  upsert(row: ObservedRow): Promise<void> {
+    return new Promise((ok, fail) => {
+      const cur = this.upserts.get(row.id);
+      if (cur) {
+        cur.row = row;
+        cur.waiters.push({ ok, fail });
+      } else this.upserts.set(row.id, { row, waiters: [{ ok, fail }] });
+      this.schedule();
+    });
+  }
+
+  /** Queues "rows of this host bound to `containerId` are missing"; resolves with how many rows changed. */
+  markMissing(containerId: string): Promise<number> {
+    return new Promise((ok, fail) => {
+      const cur = this.missing.get(containerId);
+      if (cur) cur.push({ ok, fail });
+      else this.missing.set(containerId, [{ ok, fail }]);
+      this.schedule();
+    });
+  }
+
+  pendingCount(): number {
+    return this.upserts.size + this.missing.size;
+  }
+
+  /** Resolves when nothing is pending or being written. */
+  idle(): Promise<void> {
+    if (!this.flushing && !this.scheduled && this.pendingCount() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    const linger = this.opts.lingerMs ?? 1;
+    const go = () => {
+      this.scheduled = false;
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = undefined;
+        if (this.pendingCount() > 0) this.schedule();
+        else {
+          const w = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const f of w) f();
+        }
+      });
+    };
+    if (linger <= 0) queueMicrotask(go);
+    else setTimeout(go, linger);
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pendingCount() > 0) {
+      if (this.upserts.size > 0) {
+        const batch = takeFirst(this.upserts, this.opts.batchSize);
+        // A stable lock order across batches and replicas keeps deadlocks rare.
+        const rows = batch.map(([, v]) => v.row).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        try {
+          this.opts.hooks?.statement?.('upsert', rows.length);
+          await this.writer.upsert(rows, (this.opts.now ?? Date.now)(), rows.length);
+          for (const [, v] of batch) for (const w of v.waiters) w.ok();
+        } catch (err) {
+          for (const [, v] of batch) for (const w of v.waiters) w.fail(err);
+        }
+        continue;
+      }
+      const batch = takeFirst(this.missing, this.opts.batchSize);
+      try {
+        this.opts.hooks?.statement?.('mark_missing', batch.length);
+        const changed = await this.writer.markMissingByContainerIds(
+          this.host,
+          batch.map(([id]) => id),
+        );
+        this.opts.hooks?.missingMarked?.(changed);
+        // The statement reports a total; each waiter learns whether anything changed at all.
+        for (const [, ws] of batch) for (const w of ws) w.ok(changed);
+      } catch (err) {
+        for (const [, ws] of batch) for (const w of ws) w.fail(err);
+      }
+    }
+  }
+}
+
+function takeFirst<V>(m: Map<string, V>, n: number): Array<[string, V]> {
+  const out: Array<[string, V]> = [];
+  for (const e of m) {
+    if (out.length >= n) break;
+    out.push(e);
+  }
+  for (const [k] of out) m.delete(k);
+  return out;
+}

@@ -1,0 +1,85 @@
+import type { DesiredStateView, StackRef, WorkloadRef } from './dispatch.js';
+
+export interface DesiredStateLoader {
+  load(): Promise<{ workloads: WorkloadRef[]; stacks: StackRef[] }>;
+}
+
+/**
+ * The desired state (workloads, stacks) held in memory: loaded once per pass, and reloaded on a
+ * miss at most once per `minReloadMs` (concurrent misses share one reload), so a container
+ * started right after its workload was created is resolved without waiting for a resync, and a
+ * forged label cannot make every event cost a query.
+ */
+export class DesiredStateCache implements DesiredStateView {
+  private workloads = new Map<string, WorkloadRef>();
+  private workloadsByRef = new Map<string, WorkloadRef>();
+  private stacks = new Map<string, StackRef>();
+  private loadedAt = -Infinity;
+  private inflight: Promise<void> | undefined;
+
+  constructor(
+    private readonly loader: DesiredStateLoader,
+    private readonly minReloadMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Loads everything now (shares an in-flight load). */
+  refresh(): Promise<void> {
+    if (this.inflight) return this.inflight;
+    this.inflight = (async () => {
+      try {
+        const started = this.now();
+        const snap = await this.loader.load();
+        const w = new Map<string, WorkloadRef>();
+        const byRef = new Map<string, WorkloadRef>();
+        for (const x of snap.workloads) {
+          w.set(x.id, x);
+          byRef.set(refKey(x.kind, x.refId), x);
+        }
+        const s = new Map<string, StackRef>();
+        for (const x of snap.stacks) s.set(x.composeProjectName, x);
+        this.workloads = w;
+        this.workloadsByRef = byRef;
+        this.stacks = s;
+        this.loadedAt = started;
+      } finally {
+        this.inflight = undefined;
+      }
+    })();
+    return this.inflight;
+  }
+
+  /** Reloads unless a load started less than `minReloadMs` ago. Returns whether it reloaded. */
+  async refreshIfStale(): Promise<boolean> {
+    if (this.now() - this.loadedAt < this.minReloadMs) {
+      if (this.inflight) await this.inflight;
+      return false;
+    }
+    await this.refresh();
+    return true;
+  }
+
+  isLoaded(): boolean {
+    return this.loadedAt > -Infinity;
+  }
+
+  workloadById(id: string): WorkloadRef | undefined {
+    return this.workloads.get(id);
+  }
+
+  workloadByRef(kind: string, refId: string): WorkloadRef | undefined {
+    return this.workloadsByRef.get(refKey(kind, refId));
+  }
+
+  stackByComposeProject(project: string): StackRef | undefined {
+    return this.stacks.get(project);
+  }
+
+  workloadCount(): number {
+    return this.workloads.size;
+  }
+}
+
+function refKey(kind: string, refId: string): string {
+  return `${kind}\u0000${refId}`;
+}

@@ -1,0 +1,289 @@
+/**
+ * Pure dispatch: which workload a container belongs to, which row it owns and what that row
+ * should say. No I/O here; the desired state comes in through {@link DesiredStateView}.
+ *
+ * Precedence (as the Go original):
+ *  1. `tinyforge.workload.id` (canonical)
+ *  2. `tinyforge.static-site` (legacy site, joins via workloads kind=site, ref_id)
+ *  3. `com.docker.compose.project` starting with `tinyforge-` (stack, joins via stacks.compose_project_name)
+ */
+
+export const LABEL_MANAGED = 'tinyforge.managed';
+export const LABEL_WORKLOAD_ID = 'tinyforge.workload.id';
+export const LABEL_WORKLOAD_KIND = 'tinyforge.workload.kind';
+export const LABEL_ROLE = 'tinyforge.role';
+export const LABEL_STATIC_SITE = 'tinyforge.static-site';
+export const LABEL_COMPOSE_PROJECT = 'com.docker.compose.project';
+export const LABEL_COMPOSE_SERVICE = 'com.docker.compose.service';
+export const LABEL_COMPOSE_NUMBER = 'com.docker.compose.container-number';
+export const COMPOSE_PROJECT_PREFIX = 'tinyforge-';
+
+/** A container as the controller sees it: plain data, already cleaned of daemon quirks. */
+export interface ContainerItem {
+  id: string;
+  /** Without the leading slash; '' when the daemon gave none. */
+  name: string;
+  image: string;
+  /** The daemon's raw state (`running`, `exited`, ...). */
+  state: string;
+  labels: Readonly<Record<string, string>>;
+  /** Distinct ports, published (public) ports first, each ascending; empty when none. */
+  ports: readonly number[];
+}
+
+export type WorkloadKind = 'project' | 'stack' | 'site';
+
+export interface WorkloadRef {
+  id: string;
+  kind: string;
+  refId: string;
+}
+
+export interface StackRef {
+  id: string;
+  composeProjectName: string;
+}
+
+/** The read side of the desired state that dispatch needs. */
+export interface DesiredStateView {
+  workloadById(id: string): WorkloadRef | undefined;
+  workloadByRef(kind: string, refId: string): WorkloadRef | undefined;
+  stackByComposeProject(project: string): StackRef | undefined;
+}
+
+export type DispatchKind = 'workload' | 'site' | 'compose';
+export const DISPATCH_KINDS: readonly DispatchKind[] = ['workload', 'site', 'compose'];
+
+/** Normalised states; `missing` is only ever written by the controller for vanished containers. */
+export type RowState = 'running' | 'stopped' | 'created' | 'restarting' | 'paused' | 'removing' | 'missing';
+
+/** The controller's observed columns of a `containers` row (everything else belongs to the deployer). */
+export interface ObservedRow {
+  id: string;
+  workloadId: string;
+  workloadKind: string;
+  role: string;
+  containerId: string;
+  imageRef: string;
+  host: string;
+  state: RowState;
+  port: number;
+}
+
+export type UnmatchedReason =
+  | 'no_tinyforge_labels'
+  | 'compose_project_not_tinyforge'
+  | 'unknown_workload'
+  | 'unknown_site'
+  | 'unknown_stack'
+  | 'unknown_stack_workload'
+  | 'unknown_state'
+  | 'value_too_long'
+  | 'row_owned_by_other_host';
+
+export const UNMATCHED_REASONS: readonly UnmatchedReason[] = [
+  'no_tinyforge_labels',
+  'compose_project_not_tinyforge',
+  'unknown_workload',
+  'unknown_site',
+  'unknown_stack',
+  'unknown_stack_workload',
+  'unknown_state',
+  'value_too_long',
+  'row_owned_by_other_host',
+];
+
+/** Which path the labels select, before any database lookup. */
+export type LabelRoute =
+  | { path: 'workload'; workloadId: string; kind: string; role: string }
+  | { path: 'site'; siteId: string }
+  | { path: 'compose'; project: string; service: string; number: number }
+  | { path: 'none'; reason: 'no_tinyforge_labels' | 'compose_project_not_tinyforge' };
+
+/** Reads the labels in the seed's precedence. */
+export function routeByLabels(labels: Readonly<Record<string, string>>): LabelRoute {
+  const workloadId = labels[LABEL_WORKLOAD_ID] ?? '';
+  if (workloadId !== '') {
+    return { path: 'workload', workloadId, kind: labels[LABEL_WORKLOAD_KIND] ?? '', role: labels[LABEL_ROLE] ?? '' };
+  }
+  const siteId = labels[LABEL_STATIC_SITE] ?? '';
+  if (siteId !== '') return { path: 'site', siteId };
+  const project = labels[LABEL_COMPOSE_PROJECT] ?? '';
+  if (project !== '') {
+    if (!project.startsWith(COMPOSE_PROJECT_PREFIX)) return { path: 'none', reason: 'compose_project_not_tinyforge' };
+    return { path: 'compose', project, service: labels[LABEL_COMPOSE_SERVICE] ?? '', number: parseContainerNumber(labels[LABEL_COMPOSE_NUMBER]) };
+  }
+  return { path: 'none', reason: 'no_tinyforge_labels' };
+}
+
+/** `com.docker.compose.container-number`: a positive integer; anything else counts as 1. */
+export function parseContainerNumber(raw: string | undefined): number {
+  if (raw === undefined || !/^\d{1,9}$/.test(raw.trim())) return 1;
+  const n = Number(raw.trim());
+  return n >= 1 ? n : 1;
+}
+
+/**
+ * The seed's row ID for a workload-labelled container: `workloadID:role`, else
+ * `workloadID:site` for sites, else `workloadID:containerID`.
+ */
+export function workloadRowId(workloadId: string, kind: string, role: string, containerId: string): string {
+  if (role !== '') return `${workloadId}:${role}`;
+  if (kind === 'site') return `${workloadId}:site`;
+  return `${workloadId}:${containerId}`;
+}
+
+/** Row ID of a compose replica: `workloadID:service`, and `workloadID:service:N` for replica N >= 2. */
+export function composeRowId(workloadId: string, role: string, number: number): string {
+  return number > 1 ? `${workloadId}:${role}:${number}` : `${workloadId}:${role}`;
+}
+
+/**
+ * Docker state -> row state: `exited` and `dead` become `stopped`; the other documented states
+ * keep their name. Unknown states return undefined: the caller refuses to write a row it cannot
+ * describe truthfully (counted as `unknown_state`).
+ */
+export function normalizeState(dockerState: string): Exclude<RowState, 'missing'> | undefined {
+  switch (dockerState) {
+    case 'running':
+      return 'running';
+    case 'exited':
+    case 'dead':
+    case 'stopped':
+      return 'stopped';
+    case 'created':
+    case 'restarting':
+    case 'paused':
+    case 'removing':
+      return dockerState;
+    default:
+      return undefined;
+  }
+}
+
+/** Column limits, in characters (MySQL varchar counts characters). */
+export const COLUMN_LIMITS = {
+  id: 512,
+  workloadId: 191,
+  workloadKind: 32,
+  role: 255,
+  containerId: 128,
+  imageRef: 1024,
+  host: 255,
+} as const;
+
+function charLength(s: string): number {
+  // Code points, as MySQL counts them for utf8mb4 (a surrogate pair is one character).
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Names each observed column that is longer than its database column. */
+export function oversizedColumns(row: ObservedRow): string[] {
+  const out: string[] = [];
+  for (const [col, limit] of Object.entries(COLUMN_LIMITS) as Array<[keyof typeof COLUMN_LIMITS, number]>) {
+    const v = row[col];
+    // Fast path: a string with at most `limit` UTF-16 units has at most `limit` characters.
+    if (v.length > limit && charLength(v) > limit) out.push(`${col} (${charLength(v)} > ${limit} characters)`);
+  }
+  return out;
+}
+
+export type Resolution =
+  | { ok: true; dispatch: DispatchKind; row: ObservedRow }
+  | { ok: false; dispatch: DispatchKind | 'none'; reason: UnmatchedReason; detail: string };
+
+/**
+ * Decides the row a container should have. `existingRowId` is the ID of a row already bound to
+ * this Docker container ID, if any: it wins over the derived ID so deployer-assigned IDs are kept.
+ */
+export function resolveRow(item: ContainerItem, desired: DesiredStateView, host: string, existingRowId?: string): Resolution {
+  const route = routeByLabels(item.labels);
+  if (route.path === 'none') return { ok: false, dispatch: 'none', reason: route.reason, detail: 'not a Tinyforge workload container' };
+
+  let dispatch: DispatchKind;
+  let workloadId: string;
+  let workloadKind: string;
+  let role: string;
+  let derivedId: string;
+  switch (route.path) {
+    case 'workload': {
+      dispatch = 'workload';
+      const w = desired.workloadById(route.workloadId);
+      if (!w) return { ok: false, dispatch, reason: 'unknown_workload', detail: `label ${LABEL_WORKLOAD_ID} names no workload` };
+      workloadId = w.id;
+      workloadKind = route.kind !== '' ? route.kind : w.kind;
+      role = route.role;
+      derivedId = workloadRowId(w.id, workloadKind, role, item.id);
+      break;
+    }
+    case 'site': {
+      dispatch = 'site';
+      const w = desired.workloadByRef('site', route.siteId);
+      if (!w) return { ok: false, dispatch, reason: 'unknown_site', detail: `label ${LABEL_STATIC_SITE} names no site workload` };
+      workloadId = w.id;
+      workloadKind = 'site';
+      role = '';
+      derivedId = `${w.id}:site`;
+      break;
+    }
+    case 'compose': {
+      dispatch = 'compose';
+      const stack = desired.stackByComposeProject(route.project);
+      if (!stack) return { ok: false, dispatch, reason: 'unknown_stack', detail: 'compose project matches no stack' };
+      const w = desired.workloadByRef('stack', stack.id);
+      if (!w) return { ok: false, dispatch, reason: 'unknown_stack_workload', detail: 'stack has no workload' };
+      workloadId = w.id;
+      workloadKind = 'stack';
+      role = route.service !== '' ? route.service : item.name;
+      derivedId = composeRowId(w.id, role, route.number);
+      break;
+    }
+  }
+
+  const state = normalizeState(item.state);
+  if (state === undefined) return { ok: false, dispatch, reason: 'unknown_state', detail: `unknown Docker state "${truncateForLog(item.state)}"` };
+
+  const row: ObservedRow = {
+    id: existingRowId ?? derivedId,
+    workloadId,
+    workloadKind,
+    role,
+    containerId: item.id,
+    imageRef: item.image,
+    host,
+    state,
+    port: item.ports[0] ?? 0,
+  };
+  const tooLong = oversizedColumns(row);
+  if (tooLong.length > 0) return { ok: false, dispatch, reason: 'value_too_long', detail: `value longer than its column: ${tooLong.join(', ')}` };
+  return { ok: true, dispatch, row };
+}
+
+/** True when the observed columns of two rows are equal (last_seen_at is not an observed change). */
+export function sameObserved(a: ObservedRow, b: ObservedRow): boolean {
+  return (
+    a.id === b.id &&
+    a.workloadId === b.workloadId &&
+    a.workloadKind === b.workloadKind &&
+    a.role === b.role &&
+    a.containerId === b.containerId &&
+    a.imageRef === b.imageRef &&
+    a.host === b.host &&
+    a.state === b.state &&
+    a.port === b.port
+  );
+}
+
+/** Shortens untrusted text for a log line or error. */
+export function truncateForLog(s: string, max = 80): string {
+  return s.length <= max ? s : `${s.slice(0, max)}...(${s.length} chars)`;
+}

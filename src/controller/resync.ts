@@ -1,0 +1,163 @@
+import { isTinyforgeCandidate } from '../docker/items.js';
+import { ExternalError, tagged } from '../handlers/errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Controller } from './controller.js';
+import type { DesiredStateCache } from './desired-cache.js';
+import { resolveRow, type ContainerItem, type ObservedRow } from './dispatch.js';
+import type { ObservedCache } from './observed-cache.js';
+import type { RowIndex } from './row-index.js';
+
+export interface ContainerLister {
+  listManaged(): Promise<ContainerItem[]>;
+}
+
+export interface PassStore {
+  now(): Promise<number>;
+  listByHost(host: string): Promise<ObservedRow[]>;
+  sweepMissing(host: string, rowIds: readonly string[], listStartedAt: number): Promise<number>;
+  touchLastSeen(host: string, seenAt: number, listStartedAt: number): Promise<number>;
+}
+
+export interface PassReport {
+  ok: boolean;
+  listed: number;
+  errors: number;
+  swept: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Observes pass boundaries (health, readiness, status recomputation). */
+export interface PassObserver {
+  passStarted(at: number): void;
+  passFinished(report: PassReport, at: number): void;
+}
+
+/**
+ * The periodic resync, the safety net under the event stream: list everything, enqueue every
+ * key, wait until each was reconciled, then sweep rows whose container is gone and refresh
+ * `last_seen_at` of the rest in one statement.
+ *
+ * Sweep invariants (DESIGN.md): only this host's rows; never rows with an empty `container_id`;
+ * never a row changed at or after the moment the list began (database time); nothing at all
+ * after a failed list.
+ */
+export class Resync {
+  private running: Promise<PassReport> | undefined;
+  private again = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly docker: ContainerLister,
+    private readonly store: PassStore,
+    private readonly observed: ObservedCache,
+    private readonly desired: DesiredStateCache,
+    private readonly rows: RowIndex,
+    private readonly controller: Controller,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly observer: PassObserver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Runs a pass now; if one is running, runs one more right after it (coalesced). */
+  runPass(): Promise<PassReport> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.doPass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Asks the loop for a pass as soon as possible (after a watch reconnect, for example). */
+  trigger(): void {
+    this.again = true;
+    this.wake?.();
+  }
+
+  /** Boot pass, then one pass every `intervalMs` (or sooner when triggered), until aborted. */
+  async loop(intervalMs: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.again = false;
+      await this.runPass();
+      if (signal.aborted) break;
+      if (this.again) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, intervalMs);
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        this.wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async doPass(): Promise<PassReport> {
+    const started = this.now();
+    this.observer.passStarted(started);
+    const end = this.metrics.tickDuration.startTimer();
+    let report: PassReport;
+    try {
+      report = await this.pass(started);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      report = { ok: false, listed: 0, errors: 0, swept: 0, durationMs: this.now() - started, error: msg };
+      this.log.warn({ error: msg, source: err instanceof ExternalError ? err.source : 'internal' }, 'resync pass failed; nothing swept');
+    }
+    end();
+    this.metrics.ticks.inc({ result: report.ok ? 'success' : 'error' });
+    if (report.ok) this.metrics.lastSuccessfulTick.set(Date.now() / 1000);
+    this.observer.passFinished(report, this.now());
+    return report;
+  }
+
+  private async pass(started: number): Promise<PassReport> {
+    // Database time before the list: rows changed from here on are never swept by this pass.
+    const listStartedAt = await tagged('database', () => this.store.now());
+    const version = this.observed.currentVersion();
+    const items = (await tagged('docker', () => this.docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
+    await tagged('database', () => this.desired.refresh());
+    const snapshot = await tagged('database', () => this.store.listByHost(this.host));
+    this.rows.replace(snapshot);
+    this.observed.replaceAll(items, version);
+
+    // Rows not in the host snapshot (pre-created by the deployer, new containers): one bulk lookup.
+    const unknownContainers: string[] = [];
+    const unknownRows: string[] = [];
+    for (const item of items) {
+      if (this.rows.boundTo(item.id)) continue;
+      unknownContainers.push(item.id);
+      const r = resolveRow(item, this.desired, this.host);
+      if (r.ok && !this.rows.getRow(r.row.id)) unknownRows.push(r.row.id);
+    }
+    await tagged('database', () => this.rows.prefetch(unknownContainers, unknownRows));
+
+    const { errors } = await this.controller.enqueuePass(items.map((i) => i.id));
+
+    const listed = new Set(items.map((i) => i.id));
+    const candidates = snapshot.filter((r) => r.containerId !== '' && r.state !== 'missing' && !listed.has(r.containerId)).map((r) => r.id);
+    let swept = 0;
+    if (candidates.length > 0) {
+      swept = await tagged('database', () => this.store.sweepMissing(this.host, candidates, listStartedAt));
+      this.metrics.writeStatements.inc({ kind: 'sweep' });
+      this.metrics.missingMarks.inc(swept);
+      // The index learns the swept rows' state from the next snapshot; until then a redundant
+      // (idempotent) missing mark is the worst that can happen.
+    }
+    await tagged('database', () => this.store.touchLastSeen(this.host, listStartedAt, listStartedAt));
+    this.metrics.writeStatements.inc({ kind: 'touch' });
+
+    const durationMs = this.now() - started;
+    this.log.debug({ listed: items.length, errors, swept, durationMs }, 'resync pass done');
+    return { ok: errors === 0, listed: items.length, errors, swept, durationMs, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+  }
+}

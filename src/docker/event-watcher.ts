@@ -1,0 +1,141 @@
+import type { Readable } from 'node:stream';
+import { LineSplitter, parseEventLine, type ContainerEvent } from './events.js';
+
+/** What the watcher needs from Docker: open `/events` (resolves once the response started). */
+export interface EventStreamOpener {
+  openEvents(signal: AbortSignal): Promise<Readable>;
+}
+
+export interface EventWatcherHooks {
+  /** The stream is open: anything that happened before is now covered by a relist. */
+  onConnected(): void;
+  onEvent(event: ContainerEvent): void;
+  onMalformed(reason: string): void;
+  /** The stream ended or could not be opened; a reconnect follows after `delayMs`. */
+  onDisconnected(reason: string, delayMs: number): void;
+}
+
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+  /** A connection that lasted this long resets the backoff. */
+  healthyAfterMs: number;
+}
+
+export const DEFAULT_WATCH_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 30_000, healthyAfterMs: 30_000 };
+
+/** Full-jitter-ish exponential backoff: between half and all of `min(max, base*2^attempt)`. */
+export function backoffDelay(attempt: number, o: BackoffOptions, random: () => number = Math.random): number {
+  const ceiling = Math.min(o.maxMs, o.baseMs * Math.pow(2, Math.min(attempt, 30)));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Watches container events forever: open, consume line by line, and on any ending (EOF, socket
+ * error, daemon restart, a proxy or a client timeout cutting the stream) reconnect with
+ * exponential backoff and jitter that never gives up. Each ending is handled exactly once and
+ * the old stream is destroyed, so listeners and memory stay flat across reconnects.
+ */
+export class EventWatcher {
+  private attempt = 0;
+
+  constructor(
+    private readonly opener: EventStreamOpener,
+    private readonly hooks: EventWatcherHooks,
+    private readonly backoff: BackoffOptions = DEFAULT_WATCH_BACKOFF,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Runs until `signal` aborts. Never rejects. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let connectedAt: number | undefined;
+      let reason: string;
+      try {
+        const stream = await this.opener.openEvents(signal);
+        connectedAt = this.now();
+        try {
+          this.hooks.onConnected();
+        } catch {
+          // A failing hook must not end the watch.
+        }
+        reason = await this.consume(stream, signal);
+      } catch (err) {
+        reason = describe(err);
+      }
+      if (signal.aborted) break;
+      if (connectedAt !== undefined && this.now() - connectedAt >= this.backoff.healthyAfterMs) this.attempt = 0;
+      const delay = backoffDelay(this.attempt, this.backoff, this.random);
+      this.attempt++;
+      this.hooks.onDisconnected(reason, delay);
+      await sleep(delay, signal);
+    }
+  }
+
+  private consume(stream: Readable, signal: AbortSignal): Promise<string> {
+    const splitter = new LineSplitter();
+    return new Promise<string>((resolve) => {
+      let finished = false;
+      const finish = (why: string) => {
+        if (finished) return;
+        finished = true;
+        signal.removeEventListener('abort', onAbort);
+        stream.removeListener('data', onData);
+        stream.removeListener('end', onEnd);
+        stream.removeListener('close', onClose);
+        stream.removeListener('error', onError);
+        // Keep a no-op error listener: destroy() may still emit one, which must not crash us.
+        stream.on('error', () => undefined);
+        stream.destroy();
+        resolve(why);
+      };
+      const onData = (chunk: Buffer | string) => {
+        const { lines, overflows } = splitter.push(chunk);
+        for (let i = 0; i < overflows; i++) this.hooks.onMalformed('line too long');
+        for (const line of lines) {
+          const parsed = parseEventLine(line);
+          if (parsed.kind === 'event') {
+            try {
+              this.hooks.onEvent(parsed.event);
+            } catch {
+              // The handler's failure is its own; the stream goes on.
+            }
+          } else if (parsed.kind === 'malformed') this.hooks.onMalformed(parsed.reason);
+        }
+      };
+      const onEnd = () => finish('stream ended');
+      const onClose = () => finish('stream closed');
+      const onError = (err: unknown) => finish(describe(err));
+      const onAbort = () => finish('aborted');
+      stream.on('data', onData);
+      stream.on('end', onEnd);
+      stream.on('close', onClose);
+      stream.on('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (stream.destroyed) finish('stream closed');
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

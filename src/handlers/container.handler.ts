@@ -1,0 +1,107 @@
+import { type ContainerItem, type DesiredStateView, resolveRow, sameObserved, type UnmatchedReason } from '../controller/dispatch.js';
+import type { BatchWriter } from '../controller/batch-writer.js';
+import type { ObservedCache } from '../controller/observed-cache.js';
+import type { RowIndex } from '../controller/row-index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { tagged } from './errors.js';
+
+/** The reconcile contract: one key (a Docker container ID); level-based, it re-reads current state. */
+export interface Reconciler {
+  reconcile(containerId: string): Promise<ReconcileOutcome>;
+}
+
+/** `commit` settles when the key's write is durable; no commit means nothing needed writing. */
+export interface ReconcileOutcome {
+  commit?: Promise<void>;
+}
+
+export interface ContainerInspector {
+  inspect(id: string): Promise<ContainerItem | undefined>;
+}
+
+export interface DesiredStateSource extends DesiredStateView {
+  refreshIfStale(): Promise<boolean>;
+}
+
+const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
+
+/**
+ * Reconciles one container: reads what Docker says (the cache, or an inspect when an event made
+ * it stale), dispatches it to its workload, and writes its row only when an observed column
+ * differs. A container that is gone turns its row `missing` at once.
+ */
+export class ContainerHandler implements Reconciler {
+  constructor(
+    private readonly host: string,
+    private readonly docker: ContainerInspector,
+    private readonly observed: ObservedCache,
+    private readonly desired: DesiredStateSource,
+    private readonly rows: RowIndex,
+    private readonly writer: BatchWriter,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(id: string): Promise<ReconcileOutcome> {
+    const item = await this.current(id);
+    if (!item) return this.gone(id);
+
+    let res = resolveRow(item, this.desired, this.host);
+    if (!res.ok && RELOADABLE.has(res.reason) && (await tagged('database', () => this.desired.refreshIfStale()))) {
+      res = resolveRow(item, this.desired, this.host);
+    }
+    if (!res.ok) return this.unmatched(id, res.reason, res.detail);
+
+    await tagged('database', () => this.rows.ensure(id, res.row.id));
+    const bound = this.rows.boundTo(id);
+    const row = bound ? { ...res.row, id: bound.id } : res.row;
+    const existing = this.rows.getRow(row.id);
+    if (existing && existing.host !== this.host && existing.containerId !== '' && existing.containerId !== id) {
+      return this.unmatched(id, 'row_owned_by_other_host', `row ${row.id} is bound to another container of host "${existing.host}"`);
+    }
+    const upserts = this.metrics.upserts;
+    if (existing && sameObserved(existing, row)) {
+      upserts.inc({ dispatch: res.dispatch, result: 'unchanged' });
+      return {};
+    }
+    const result = existing ? 'updated' : 'created';
+    const dispatch = res.dispatch;
+    const commit = tagged('database', () => this.writer.upsert(row)).then(
+      () => {
+        this.rows.put(row);
+        upserts.inc({ dispatch, result });
+      },
+      (err: unknown) => {
+        upserts.inc({ dispatch, result: 'error' });
+        throw err;
+      },
+    );
+    return { commit };
+  }
+
+  /** Docker's current view of `id`: the cache, refreshed by an inspect if an event marked it stale. */
+  private async current(id: string): Promise<ContainerItem | undefined> {
+    const version = this.observed.staleVersion(id);
+    if (version === undefined) return this.observed.get(id);
+    const fresh = await tagged('docker', () => this.docker.inspect(id));
+    this.observed.applyInspect(id, fresh, version);
+    return fresh;
+  }
+
+  private async gone(id: string): Promise<ReconcileOutcome> {
+    await tagged('database', () => this.rows.ensure(id));
+    const bound = this.rows.boundTo(id);
+    if (!bound || bound.state === 'missing' || bound.host !== this.host) return {};
+    const commit = tagged('database', () => this.writer.markMissing(id)).then(() => {
+      this.rows.markMissing(id, this.host);
+    });
+    return { commit };
+  }
+
+  private unmatched(id: string, reason: UnmatchedReason, detail: string): ReconcileOutcome {
+    this.metrics.unmatched.inc({ reason });
+    this.log.debug({ containerId: id, reason, detail }, 'container not written');
+    return {};
+  }
+}

@@ -1,0 +1,123 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DISPATCH_KINDS, UNMATCHED_REASONS } from './controller/dispatch.js';
+import type { QueueMetrics } from './controller/workqueue.js';
+import { EVENT_ACTION_LABELS } from './docker/events.js';
+
+export const UPSERT_RESULTS = ['created', 'updated', 'unchanged', 'error'] as const;
+export type UpsertResult = (typeof UPSERT_RESULTS)[number];
+export const TICK_RESULTS = ['success', 'error'] as const;
+export const RECONCILE_ERROR_REASONS = ['docker', 'database', 'panic', 'not_leader', 'other'] as const;
+export type ReconcileErrorReason = (typeof RECONCILE_ERROR_REASONS)[number];
+export const WORKLOAD_PHASES = ['Pending', 'Running', 'Degraded', 'Stopped', 'Missing'] as const;
+
+/** Pass latency buckets: 1 ms to 60 s. */
+export const TICK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
+/** client-go's work-queue buckets (1 us .. 10 s, x10), plus 60 s. */
+const QUEUE_BUCKETS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 60];
+
+/** Default process metrics that promtool rejects as they come (gauges named `*_total`). */
+const PROMTOOL_REJECTED = new Set(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
+
+/**
+ * Every metric of the service, declared in one place against one registry per app instance
+ * (tests create their own, so nothing collides). Label values are pre-initialised to zero so
+ * dashboards and `rate()` see every series from the first scrape. No unbounded label values.
+ */
+export class Metrics {
+  readonly upserts: Counter<'dispatch' | 'result'>;
+  readonly missingMarks: Counter;
+  readonly tickDuration: Histogram;
+  readonly ticks: Counter<'result'>;
+  readonly lastSuccessfulTick: Gauge;
+  readonly reconcileInterval: Gauge;
+  readonly unmatched: Counter<'reason'>;
+  readonly dockerEvents: Counter<'action'>;
+  readonly watchRestarts: Counter;
+  readonly eventParseErrors: Counter;
+  readonly leader: Gauge;
+  readonly reconcileErrors: Counter<'reason'>;
+  readonly handlerPanics: Counter;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
+  readonly workloads: Gauge<'phase'>;
+  readonly writeStatements: Counter<'kind'>;
+
+  readonly queueDepth: Gauge<'name'>;
+  readonly queueAdds: Counter<'name'>;
+  readonly queueDuration: Histogram<'name'>;
+  readonly workDuration: Histogram<'name'>;
+  readonly queueRetries: Counter<'name'>;
+  readonly unfinishedWork: Gauge<'name'>;
+  readonly longestRunning: Gauge<'name'>;
+
+  constructor(
+    readonly registry: Registry = new Registry(),
+    opts: { version?: string; defaultMetrics?: boolean } = {},
+  ) {
+    const r = [registry];
+    this.upserts = new Counter({ name: 'tinyforge_reconciler_upserts_total', help: 'Container rows reconciled, by dispatch path and result.', labelNames: ['dispatch', 'result'], registers: r });
+    for (const d of DISPATCH_KINDS) for (const res of UPSERT_RESULTS) this.upserts.inc({ dispatch: d, result: res }, 0);
+    this.missingMarks = new Counter({ name: 'tinyforge_reconciler_missing_marks_total', help: 'Rows marked missing because their container is gone.', registers: r });
+    this.tickDuration = new Histogram({ name: 'tinyforge_reconciler_tick_duration_seconds', help: 'Duration of full resync passes (list, reconcile every key, sweep).', buckets: TICK_BUCKETS, registers: r });
+    this.ticks = new Counter({ name: 'tinyforge_reconciler_ticks_total', help: 'Resync passes, by result.', labelNames: ['result'], registers: r });
+    for (const res of TICK_RESULTS) this.ticks.inc({ result: res }, 0);
+    this.lastSuccessfulTick = new Gauge({ name: 'tinyforge_reconciler_last_successful_tick_timestamp_seconds', help: 'Unix time of the end of the last successful pass (0 before the first).', registers: r });
+    this.reconcileInterval = new Gauge({ name: 'tinyforge_reconciler_reconcile_interval_seconds', help: 'Configured resync interval after clamping.', registers: r });
+    this.unmatched = new Counter({ name: 'tinyforge_reconciler_unmatched_containers_total', help: 'Containers not written, by reason.', labelNames: ['reason'], registers: r });
+    for (const reason of UNMATCHED_REASONS) this.unmatched.inc({ reason }, 0);
+    this.dockerEvents = new Counter({ name: 'tinyforge_reconciler_docker_events_total', help: 'Docker container events received, by action.', labelNames: ['action'], registers: r });
+    for (const action of EVENT_ACTION_LABELS) this.dockerEvents.inc({ action }, 0);
+    this.watchRestarts = new Counter({ name: 'tinyforge_reconciler_docker_watch_restarts_total', help: 'Times the Docker event stream ended and was reopened.', registers: r });
+    this.eventParseErrors = new Counter({ name: 'tinyforge_reconciler_docker_event_parse_errors_total', help: 'Malformed lines on the Docker event stream (skipped).', registers: r });
+    this.leader = new Gauge({ name: 'tinyforge_reconciler_leader', help: '1 when this replica may write (holds the lease, or election is off).', registers: r });
+    this.reconcileErrors = new Counter({ name: 'tinyforge_reconciler_reconcile_errors_total', help: 'Keys whose reconcile failed and was retried, by cause.', labelNames: ['reason'], registers: r });
+    for (const reason of RECONCILE_ERROR_REASONS) this.reconcileErrors.inc({ reason }, 0);
+    this.handlerPanics = new Counter({ name: 'tinyforge_reconciler_handler_panics_total', help: 'Unexpected exceptions caught in a reconcile handler (retried).', registers: r });
+    this.buildInfo = new Gauge({ name: 'tinyforge_reconciler_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node_version'], registers: r });
+    this.buildInfo.set({ version: opts.version ?? '0.0.0', node_version: process.version }, 1);
+    this.workloads = new Gauge({ name: 'tinyforge_reconciler_workloads', help: 'Workloads by phase.', labelNames: ['phase'], registers: r });
+    for (const phase of WORKLOAD_PHASES) this.workloads.set({ phase }, 0);
+    this.writeStatements = new Counter({ name: 'tinyforge_reconciler_write_statements_total', help: 'Write statements sent to the database, by kind.', labelNames: ['kind'], registers: r });
+    for (const kind of ['upsert', 'mark_missing', 'sweep', 'touch']) this.writeStatements.inc({ kind }, 0);
+
+    this.queueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'], registers: r });
+    this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers: r });
+    this.queueDuration = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'How long in seconds an item stays in workqueue before being requested', labelNames: ['name'], buckets: QUEUE_BUCKETS, registers: r });
+    this.workDuration = new Histogram({ name: 'workqueue_work_duration_seconds', help: 'How long in seconds processing an item from workqueue takes.', labelNames: ['name'], buckets: QUEUE_BUCKETS, registers: r });
+    this.queueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name'], registers: r });
+    this.unfinishedWork = new Gauge({ name: 'workqueue_unfinished_work_seconds', help: 'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. Large values indicate stuck threads.', labelNames: ['name'], registers: r });
+    this.longestRunning = new Gauge({ name: 'workqueue_longest_running_processor_seconds', help: 'How many seconds has the longest running processor for workqueue been running.', labelNames: ['name'], registers: r });
+
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry });
+      for (const name of PROMTOOL_REJECTED) registry.removeSingleMetric(name);
+    }
+  }
+
+  /** Hooks for the `containers` work queue; `inspect` is read at scrape time. */
+  queueMetrics(name: string, inspect: { unfinishedWorkSeconds(): number; longestRunningProcessorSeconds(): number }): QueueMetrics {
+    const labels = { name };
+    this.queueDepth.set(labels, 0);
+    this.queueAdds.inc(labels, 0);
+    this.queueRetries.inc(labels, 0);
+    this.queueDuration.zero(labels);
+    this.workDuration.zero(labels);
+    this.unfinishedWork.set(labels, 0);
+    this.longestRunning.set(labels, 0);
+    // Pulled on every scrape: the values change continuously, not on events.
+    const unfinished = this.unfinishedWork;
+    const longest = this.longestRunning;
+    (unfinished as unknown as { collect: () => void }).collect = () => unfinished.set(labels, inspect.unfinishedWorkSeconds());
+    (longest as unknown as { collect: () => void }).collect = () => longest.set(labels, inspect.longestRunningProcessorSeconds());
+    return {
+      add: () => this.queueAdds.inc(labels),
+      depth: (n) => this.queueDepth.set(labels, n),
+      queueDuration: (s) => this.queueDuration.observe(labels, s),
+      workDuration: (s) => this.workDuration.observe(labels, s),
+      retry: () => this.queueRetries.inc(labels),
+    };
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,135 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '../config.js';
+import { ContainerEntity } from './entities/container.entity.js';
+import { LeaseEntity } from './entities/lease.entity.js';
+import { StackEntity } from './entities/stack.entity.js';
+import { StaticSiteEntity } from './entities/static-site.entity.js';
+import { WorkloadEntity } from './entities/workload.entity.js';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
+
+export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity];
+export const MIGRATIONS = [InitialSchema1764000000000];
+
+export interface DataSourceTuning {
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+/** TypeORM options for a database config; shared by the service and `ormconfig.ts`. */
+export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning = {}): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsTableName: 'tinyforge_reconciler_migrations', synchronize: false, logging: false } as const;
+  if (db.kind === 'sqlite') {
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: db.path,
+      // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
+      prepareDatabase: (conn: { pragma(s: string): unknown }) => {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('synchronous = NORMAL');
+        conn.pragma('busy_timeout = 5000');
+        conn.pragma('foreign_keys = ON');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'mysql',
+    host: db.host,
+    port: db.port,
+    username: db.user,
+    password: db.password,
+    database: db.database,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    connectTimeout: tuning.connectTimeoutMs ?? 10_000,
+    poolSize: tuning.poolSize ?? 10,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    extra: {
+      enableKeepAlive: true,
+      keepAliveInitialDelay: 10_000,
+      // Bounded: a flood of statements while the database is down fails fast instead of piling up.
+      queueLimit: 10_000,
+      maxIdle: tuning.poolSize ?? 10,
+      idleTimeout: 60_000,
+      ...(db.params.ssl === 'true' || db.params.ssl === '1' ? { ssl: {} } : {}),
+    },
+  };
+}
+
+/**
+ * Session settings for every new MySQL connection: UTC, strict SQL mode, and a per-statement
+ * timeout (MariaDB `max_statement_time`, MySQL `max_execution_time` for SELECTs).
+ */
+function sessionInitSql(statementTimeoutMs: number): string[] {
+  return [
+    "SET SESSION time_zone = '+00:00', SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+    `SET SESSION max_statement_time = ${(statementTimeoutMs / 1000).toFixed(3)}`,
+  ];
+}
+
+/**
+ * Builds (does not connect) a DataSource. On MySQL every pooled connection gets the session
+ * settings above before its first statement.
+ */
+export function createDataSource(db: DatabaseConfig, tuning: DataSourceTuning = {}): DataSource {
+  if (db.kind === 'sqlite' && db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
+  const ds = new DataSource(dataSourceOptions(db, tuning));
+  if (db.kind === 'mysql') {
+    const init = sessionInitSql(tuning.statementTimeoutMs ?? 30_000);
+    // TypeORM exposes no per-connection init hook: wrap its pool factory to add one.
+    const driver = ds.driver as unknown as { createPool(opts: unknown): Promise<unknown>; mysql: { createPool(o: unknown): MysqlPool } };
+    driver.createPool = (opts: unknown) => {
+      const pool = driver.mysql.createPool(opts);
+      pool.on('connection', (conn: MysqlConn) => {
+        conn.query(init[0]!, () => undefined);
+        // MySQL (not MariaDB) has no max_statement_time; ignore that error.
+        conn.query(init[1]!, () => undefined);
+      });
+      return new Promise((ok, fail) => {
+        pool.getConnection((err: Error | null, conn?: MysqlConn) => {
+          if (err) return pool.end(() => fail(err));
+          conn!.release();
+          ok(pool);
+        });
+      });
+    };
+  }
+  return ds;
+}
+
+interface MysqlConn {
+  query(sql: string, cb: (err: unknown) => void): void;
+  release(): void;
+}
+interface MysqlPool {
+  on(ev: 'connection', fn: (c: MysqlConn) => void): void;
+  getConnection(cb: (err: Error | null, conn?: MysqlConn) => void): void;
+  end(cb: () => void): void;
+}
+
+/**
+ * Applies pending migrations. On MySQL a named lock serialises replicas that start at once, so
+ * exactly one applies each migration and the others find it recorded.
+ */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  if (ds.options.type !== 'mysql') return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    const [got] = (await qr.query("SELECT GET_LOCK('tinyforge_reconciler_migrations', 120) AS l")) as Array<{ l: number | null }>;
+    if (Number(got?.l) !== 1) throw new Error('could not take the migration lock within 120s (another replica is migrating?)');
+    try {
+      return (await ds.runMigrations({ transaction: 'none' })).map((m) => m.name);
+    } finally {
+      await qr.query("SELECT RELEASE_LOCK('tinyforge_reconciler_migrations')");
+    }
+  } finally {
+    await qr.release();
+  }
+}
