@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Idempotent system-package install for a fresh Debian 12 machine (run as root).
+# Installs what the integration tests start by themselves (spec/support/*.ts): a private dockerd
+# (docker.io: dockerd, containerd, runc, tini as docker-init), docker-compose v1, a static
+# busybox (for the test image), mariadb-server, prometheus (promtool), unzip.
+# It never starts the Debian services (mariadb, docker, prometheus): the tests run their own
+# servers on private sockets/ports. Fast no-op when everything is already there
+# (TF_INSTALL_FORCE=1 runs apt-get anyway).
+set -euo pipefail
+
+PACKAGES=(docker.io docker-compose busybox-static mariadb-server prometheus unzip ca-certificates)
+# Files the tests rely on (a package can be "installed" while a file is missing, or the reverse).
+BINARIES=(
+  /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc
+  /usr/bin/docker-init /usr/bin/docker-compose /bin/busybox
+  /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/bin/promtool /usr/bin/unzip /usr/bin/setpriv
+)
+
+missing=()
+for b in "${BINARIES[@]}"; do
+  [ -x "$b" ] || missing+=("$b")
+done
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("package:$p")
+done
+# /bin/busybox must be the static build (the test image has no libc).
+if [ -x /bin/busybox ] && ! dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null | grep -qx installed; then
+  missing+=("static /bin/busybox")
+fi
+
+if [ "${#missing[@]}" -eq 0 ] && [ -z "${TF_INSTALL_FORCE:-}" ]; then
+  echo "install.sh: all system packages present; nothing to do"
+  exit 0
+fi
+echo "install.sh: missing: ${missing[*]}"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: must run as root to apt-get install" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Keep the packages' maintainer scripts from starting system services (invoke-rc.d /
+# deb-systemd-invoke honour policy-rc.d; exit 101 = "action forbidden"). Only a policy-rc.d that
+# this script creates is removed again.
+created_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+cleanup() { if [ -n "$created_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+apt_opts=(-o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+apt-get "${apt_opts[@]}" update -qq
+apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${PACKAGES[@]}"
+
+still=()
+for b in "${BINARIES[@]}"; do [ -x "$b" ] || still+=("$b"); done
+if [ "${#still[@]}" -ne 0 ]; then
+  echo "install.sh: still missing after apt-get install: ${still[*]}" >&2
+  exit 1
+fi
+echo "install.sh: done"

@@ -1,0 +1,185 @@
+import { expect } from 'chai';
+import { sharedDockerd, type PrivateDockerd } from '../support/dockerd.js';
+import { sharedMariaDb, type MariaDbServer } from '../support/mariadb.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+interface Row {
+  id: string;
+  workload_id: string;
+  workload_kind: string;
+  role: string;
+  container_id: string;
+  image_ref: string;
+  host: string;
+  state: string;
+  port: number;
+  last_seen_at: Date | null;
+  deploy_note?: string | null;
+}
+
+const HOST = 'it-host';
+
+/**
+ * The whole service end to end against a real private Docker engine and a real throwaway
+ * MariaDB: no mock anywhere.
+ */
+describe('reconciler end to end (real dockerd + MariaDB)', function () {
+  this.timeout(180_000);
+  let docker: PrivateDockerd;
+  let maria: MariaDbServer;
+  let url: string;
+  let db: string;
+  let t: TestApp | undefined;
+
+  const rows = async (): Promise<Row[]> => maria.query(`SELECT * FROM \`${db}\`.containers ORDER BY id`);
+  const rowFor = async (containerId: string): Promise<Row | undefined> => (await rows()).find((r) => r.container_id === containerId);
+  const start = async () => {
+    t = await startTestApp({ DATABASE_URL: url, DOCKER_HOST: docker.dockerHost, HOST_NAME: HOST, WORKERS: '4' });
+    return t;
+  };
+  const pass = async () => {
+    const r = await t!.app.runPassNow();
+    expect(r.ok, `pass failed: ${r.error}`).to.equal(true);
+    return r;
+  };
+
+  before(async () => {
+    [docker, maria] = await Promise.all([sharedDockerd(), sharedMariaDb()]);
+    await docker.removeAllContainers();
+    url = await maria.createDatabase('it_core');
+    db = new URL(url).pathname.slice(1);
+    await start(); // migrates
+    await maria.query(`ALTER TABLE \`${db}\`.containers ADD COLUMN deploy_note VARCHAR(64) NULL`);
+    await maria.query(
+      `INSERT INTO \`${db}\`.workloads (id, kind, ref_id, name) VALUES ('wl-proj','project','proj-1','shop'),('wl-site','site','site-1','docs'),('wl-stack','stack','stack-1','blog'),('wl-uni','project','proj-2','uni')`,
+    );
+    await maria.query(`INSERT INTO \`${db}\`.stacks (id, name, compose_project_name) VALUES ('stack-1','blog','tinyforge-blog')`);
+  });
+
+  after(async () => {
+    await t?.stop();
+    await docker?.removeAllContainers();
+  });
+
+  it('writes rows for all three dispatch kinds, in every state, and ignores what is not ours', async () => {
+    const proj = await docker.runContainer({ name: 'proj-blue', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.workload.kind': 'project', 'tinyforge.role': 'blue' } });
+    const site = await docker.runContainer({ name: 'site', labels: { 'tinyforge.managed': 'true', 'tinyforge.static-site': 'site-1' }, createOnly: true });
+    const exited = await docker.runContainer({ name: 'proj-green', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'green' }, cmd: ['true'], detach: false });
+    const unmanaged = await docker.runContainer({ name: 'stranger', labels: { app: 'other' } });
+    const forged = await docker.runContainer({ name: 'forged', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'does-not-exist', 'tinyforge.role': 'x' } });
+    await docker.compose('tinyforge-blog', composeYaml(['web', 'worker']), ['up', '-d', '--scale', 'web=2']);
+    await docker.compose('otherapp', composeYaml(['db']), ['up', '-d']);
+
+    const unmatchedBefore = await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_workload"}');
+    await pass();
+    const all = await rows();
+    const byId = new Map(all.map((r) => [r.id, r]));
+
+    expect(byId.get('wl-proj:blue')).to.include({ workload_id: 'wl-proj', workload_kind: 'project', role: 'blue', container_id: proj, state: 'running', host: HOST, image_ref: docker.image });
+    expect(byId.get('wl-proj:green')).to.include({ container_id: exited, state: 'stopped', workload_kind: 'project' });
+    expect(byId.get('wl-site:site')).to.include({ workload_kind: 'site', role: '', container_id: site, state: 'created' });
+    expect(byId.get('wl-stack:web')).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
+    expect(byId.get('wl-stack:web:2')).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
+    expect(byId.get('wl-stack:worker')).to.include({ role: 'worker', state: 'running' });
+    expect(byId.get('wl-stack:web')!.container_id).not.to.equal(byId.get('wl-stack:web:2')!.container_id);
+    for (const r of all) expect(r.last_seen_at, r.id).to.be.instanceOf(Date);
+    expect(all.map((r) => r.container_id)).not.to.include.members([unmanaged, forged]);
+    expect(all).to.have.length(6);
+    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_workload"}')).to.be.greaterThan(unmatchedBefore);
+    await docker.compose('otherapp', composeYaml(['db']), ['down']);
+  });
+
+  it('marks a removed container missing and leaves unbound pre-created rows alone', async () => {
+    await maria.query(`INSERT INTO \`${db}\`.containers (id, workload_id, workload_kind, role, container_id, host, state) VALUES ('pre-1','wl-proj','project','canary','', ?, 'created')`, [HOST]);
+    const victim = await docker.runContainer({ name: 'victim', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'victim' } });
+    await pass();
+    expect((await rowFor(victim))!.state).to.equal('running');
+    await docker.docker(['rm', '-f', victim]);
+    await pass();
+    const r = (await rows()).find((x) => x.id === 'wl-proj:victim')!;
+    expect(r.state).to.equal('missing');
+    expect(r.container_id, 'the binding is kept for the record').to.equal(victim);
+    const pre = (await rows()).find((x) => x.id === 'pre-1')!;
+    expect(pre).to.include({ state: 'created', container_id: '' });
+  });
+
+  it('keeps deployer-assigned row IDs and deployer-owned columns', async () => {
+    // The deployer's order: pre-create the row (empty container_id), docker create, bind the
+    // row. The service is down meanwhile so no event races the binding.
+    await t!.stop();
+    await maria.query(`INSERT INTO \`${db}\`.containers (id, workload_id, workload_kind, role, container_id, host, state, deploy_note) VALUES ('5b0d-uuid','wl-proj','project','canary2','', 'local', 'created', 'keep me')`);
+    const c = await docker.runContainer({ name: 'proj-canary', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'canary2' } });
+    await maria.query(`UPDATE \`${db}\`.containers SET container_id = ? WHERE id = '5b0d-uuid'`, [c]);
+    await start();
+    await pass();
+    const r = (await rows()).find((x) => x.container_id === c)!;
+    expect(r.id).to.equal('5b0d-uuid');
+    expect(r.state).to.equal('running');
+    expect(r.host, 'adopted by this agent').to.equal(HOST);
+    expect(r.deploy_note).to.equal('keep me');
+    expect((await rows()).filter((x) => x.container_id === c)).to.have.length(1);
+    // A later change keeps both the ID and the deployer's column.
+    await docker.docker(['stop', '-t', '1', c]);
+    await pass();
+    const after = (await rows()).find((x) => x.container_id === c)!;
+    expect(after).to.include({ id: '5b0d-uuid', state: 'stopped', deploy_note: 'keep me' });
+  });
+
+  it('stores a unicode role and a role full of SQL metacharacters verbatim; a 10,000-character label does not break the pass', async () => {
+    const hostile = "'); DROP TABLE containers;-- \\ % _ \" `";
+    const uni = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': 'фронт-🚀-東京' } });
+    const sql = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': hostile } });
+    const huge = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': 'r'.repeat(10_000), note: 'n'.repeat(10_000) } });
+    const bigNote = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': 'noted', description: 'd'.repeat(10_000) } });
+    const before = await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}');
+    await pass();
+    expect((await rowFor(uni))!.role).to.equal('фронт-🚀-東京');
+    expect((await rowFor(uni))!.id).to.equal('wl-uni:фронт-🚀-東京');
+    expect((await rowFor(sql))!.role).to.equal(hostile);
+    expect(await rowFor(huge), 'a role longer than its column is refused, not truncated').to.equal(undefined);
+    expect((await rowFor(bigNote))!.state).to.equal('running');
+    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}')).to.be.greaterThan(before);
+    const [{ n }] = await maria.query(`SELECT COUNT(*) AS n FROM \`${db}\`.containers`);
+    expect(Number(n)).to.be.greaterThan(5);
+  });
+
+  it('never duplicates rows across many passes and a restart of the service', async () => {
+    await pass();
+    const before = await rows();
+    for (let i = 0; i < 5; i++) await pass();
+    await t!.stop();
+    await start();
+    await pass();
+    await pass();
+    const after = await rows();
+    expect(after.map((r) => r.id)).to.deep.equal(before.map((r) => r.id));
+    const ids = after.filter((r) => r.container_id !== '').map((r) => r.container_id);
+    expect(new Set(ids).size, 'one row per container').to.equal(ids.length);
+    for (const r of after) {
+      const b = before.find((x) => x.id === r.id)!;
+      expect({ ...r, last_seen_at: null }).to.deep.equal({ ...b, last_seen_at: null });
+    }
+  });
+
+  it('refreshes last_seen_at of unchanged rows in one statement per pass', async () => {
+    const c = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'seen' } });
+    await pass();
+    const first = (await rowFor(c))!.last_seen_at!.getTime();
+    await new Promise((r) => setTimeout(r, 30));
+    await pass();
+    const second = (await rowFor(c))!.last_seen_at!.getTime();
+    expect(second).to.be.greaterThan(first);
+  });
+});
+
+function composeYaml(services: string[]): string {
+  return `version: "2.4"\nservices:\n${services.map((s) => `  ${s}:\n    image: tinyforge-busybox:latest\n    command: ["sleep", "3600"]\n    network_mode: none\n    stop_grace_period: 1s\n`).join('')}`;
+}
+
+/** Reads one series from the service's own /metrics. */
+export async function counter(t: TestApp, series: string): Promise<number> {
+  const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`series ${series} not in /metrics`);
+  return Number(line.slice(series.length + 1));
+}

@@ -1,0 +1,44 @@
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../src/config.js';
+import type { PassReport } from '../../src/controller/resync.js';
+import { App } from '../../src/main.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+
+export interface TestApp {
+  app: App;
+  /** http://127.0.0.1:<port> */
+  baseUrl: string;
+  passes: PassReport[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real service in-process with `env` (HTTP on an ephemeral loopback port, silent
+ * logs unless TEST_LOG is set) and waits until its pipeline runs.
+ */
+export async function startTestApp(env: Record<string, string>, opts: { log?: Logger; waitForPipeline?: boolean } = {}): Promise<TestApp> {
+  const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', ...env });
+  const passes: PassReport[] = [];
+  const log = opts.log ?? (process.env.TEST_LOG ? createLogger('debug') : silentLogger());
+  const app = new App(config, { log, registry: new Registry(), onPass: (r) => passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 } });
+  await app.start();
+  if (opts.waitForPipeline !== false) await app.waitUntilRunning();
+  const addr = app.address()!;
+  return { app, baseUrl: `http://127.0.0.1:${addr.port}`, passes, stop: () => app.stop() };
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * A real, throwaway MariaDB server for integration tests.
+ *
+ *   const db = await startMariaDb();            // own server (use for kill9/stop/start tests)
+ *   const url = await db.createDatabase('store'); // mysql://root:tf-secret-pw@127.0.0.1:<port>/store_...
+ *   await db.dispose();                          // stop + delete the datadir
+ *
+ *   const shared = await sharedMariaDb();        // one per mocha run, torn down by hooks.ts
+ *
+ * Each server: fresh datadir (mariadb-install-db) in a mkdtemp dir under /dev/shm (else /tmp), `--no-defaults`
+ * (ignores /etc/mysql), its own free TCP port on 127.0.0.1 and unix socket; never touches 3306.
+ * root@'%' has password ROOT_PASSWORD (TCP); root@localhost also accepts the unix socket.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createConnection, type ConnectionOptions } from 'mysql2/promise';
+import {
+  ManagedProcess,
+  SYSTEM_PATH,
+  freePort,
+  hardCleanupDirSync,
+  makeOwnedTempDir,
+  registerServer,
+  runCommand,
+  sweepStaleDirs,
+  tailFile,
+  unregisterServer,
+  waitUntil,
+  type TrackedServer,
+} from './proc.js';
+
+export const ROOT_PASSWORD = 'tf-secret-pw';
+
+/**
+ * Datadirs live in /dev/shm (tmpfs) when available: mariadb-install-db and InnoDB fsync a lot, and
+ * on tmpfs that is free (a datadir is ~35 MB). Crash semantics for kill9() are unchanged (the page
+ * cache survives a killed process). Override with TF_MARIADB_TMPDIR.
+ */
+function dirPrefix(): string {
+  const candidates = [process.env.TF_MARIADB_TMPDIR, '/dev/shm', os.tmpdir()].filter((d): d is string => !!d);
+  for (const base of candidates) {
+    try {
+      fs.accessSync(base, fs.constants.W_OK);
+      if (fs.statSync(base).isDirectory()) return path.join(base, 'tfm-');
+    } catch {
+      /* next */
+    }
+  }
+  return '/tmp/tfm-';
+}
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+export interface MariaDbServer {
+  readonly port: number;
+  readonly socketPath: string;
+  /** PID of the current (or, when stopped, the last) mariadbd process. */
+  readonly pid: number;
+  readonly datadir: string;
+  /** The mkdtemp dir holding datadir, socket, pid file and logs. */
+  readonly rootDir: string;
+  /** mariadbd's --log-error file. */
+  readonly logFile: string;
+  readonly user: 'root';
+  readonly password: string;
+  readonly running: boolean;
+  /** mysql://root:<password>@127.0.0.1:<port>/<db> */
+  url(database: string): string;
+  /** mysql2 connection options (TCP, root, password), optionally for a database. */
+  connectionOptions(database?: string): ConnectionOptions;
+  /** CREATE DATABASE (utf8mb4) with a unique name starting with `prefix`, returns its URL. */
+  createDatabase(prefix?: string): Promise<string>;
+  /** One statement (or several: multipleStatements is on) over a short-lived connection; returns the rows / result header. */
+  query(sql: string, params?: unknown[]): Promise<any>;
+  /** SIGTERM by PID, wait for exit. No-op when not running. */
+  stop(): Promise<void>;
+  /** SIGKILL by PID, wait for exit. No-op when not running. */
+  kill9(): Promise<void>;
+  /** (Re)start on the same port and datadir, wait until it accepts connections. No-op when running. */
+  start(): Promise<void>;
+  /** Stop (SIGTERM, then SIGKILL) and delete everything. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+const SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION';
+
+/** Options shared by mariadb-install-db (passes them on to its bootstrap server) and mariadbd. */
+const INNODB_ARGS = ['--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M'];
+
+function binary(candidates: string[], what: string): string {
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`${what} not found (looked for ${candidates.join(', ')}); install mariadb-server (see .ci/install.sh)`);
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, TZ: 'UTC' };
+  for (const k of Object.keys(env)) if (k.startsWith('MYSQL_') || k.startsWith('MARIADB_')) delete env[k];
+  return env;
+}
+
+let dbCounter = 0;
+
+class MariaDbInstance implements MariaDbServer, TrackedServer {
+  readonly user = 'root' as const;
+  readonly password = ROOT_PASSWORD;
+  readonly datadir: string;
+  readonly socketPath: string;
+  readonly logFile: string;
+  private readonly pidFile: string;
+  private proc: ManagedProcess | undefined;
+  private lastPid = 0;
+  private disposed = false;
+
+  constructor(
+    readonly label: string,
+    readonly rootDir: string,
+    readonly port: number,
+    private readonly mariadbd: string,
+  ) {
+    this.datadir = path.join(rootDir, 'data');
+    this.socketPath = path.join(rootDir, 'mysqld.sock');
+    this.logFile = path.join(rootDir, 'mariadbd.err');
+    this.pidFile = path.join(rootDir, 'mariadbd.pid');
+  }
+
+  get pid(): number {
+    return this.proc?.pid ?? this.lastPid;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  url(database: string): string {
+    return `mysql://root:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
+  }
+
+  connectionOptions(database?: string): ConnectionOptions {
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      user: this.user,
+      password: this.password,
+      database,
+      connectTimeout: 5_000,
+      multipleStatements: true,
+      timezone: 'Z',
+      charset: 'utf8mb4_unicode_ci',
+    };
+  }
+
+  async createDatabase(prefix = 'tf'): Promise<string> {
+    const clean = prefix.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 32) || 'tf';
+    const name = `${clean}_${process.pid.toString(36)}_${++dbCounter}_${randomBytes(3).toString('hex')}`;
+    await this.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    return this.url(name);
+  }
+
+  async query(sql: string, params?: unknown[]): Promise<any> {
+    if (this.disposed) throw new Error(`${this.label}: query() after dispose()`);
+    const conn = await createConnection(this.connectionOptions());
+    try {
+      const [rows] = await conn.query(sql, params);
+      return rows;
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.disposed) throw new Error(`${this.label}: start() after dispose()`);
+    if (this.running) return;
+    const args = [
+      '--no-defaults', // must be first: ignore /etc/mysql/*.cnf and ~/.my.cnf
+      `--datadir=${this.datadir}`,
+      `--socket=${this.socketPath}`,
+      `--port=${this.port}`,
+      '--bind-address=127.0.0.1',
+      `--pid-file=${this.pidFile}`,
+      `--log-error=${this.logFile}`,
+      `--tmpdir=${path.join(this.rootDir, 'tmp')}`,
+      '--user=root',
+      ...INNODB_ARGS,
+      '--innodb-flush-log-at-trx-commit=2', // survives kill -9 of mariadbd (not of the machine); faster
+      `--sql-mode=${SQL_MODE}`,
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
+      '--default-time-zone=+00:00',
+      '--max-connections=500',
+      '--skip-log-bin',
+      '--skip-name-resolve',
+      '--performance-schema=OFF',
+    ];
+    fs.appendFileSync(this.logFile, `\n==== tinyforge test harness: starting mariadbd at ${new Date().toISOString()} ====\n`);
+    const proc = new ManagedProcess(`${this.label} mariadbd`, this.mariadbd, args, {
+      logFile: this.logFile,
+      env: childEnv(),
+      cwd: this.rootDir,
+    });
+    this.proc = proc;
+    if (proc.pid > 0) this.lastPid = proc.pid;
+    try {
+      await waitUntil(
+        async () => {
+          const conn = await createConnection({ ...this.connectionOptions(), connectTimeout: 2_000 });
+          await conn.end().catch(() => conn.destroy());
+          return true;
+        },
+        {
+          timeoutMs: START_TIMEOUT_MS,
+          dead: () => (proc.running ? undefined : `mariadbd ${proc.describeExit()}`),
+          explain: (reason) =>
+            `${this.label}: MariaDB on 127.0.0.1:${this.port} did not become ready: ${reason}\n` +
+            `--- tail of ${this.logFile} ---\n${tailFile(this.logFile, 40)}`,
+        },
+      );
+    } catch (e) {
+      await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.running) return;
+    await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
+  }
+
+  async kill9(): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.running) return;
+    await proc.terminate('SIGKILL', 10_000);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      const proc = this.proc;
+      if (proc?.running) {
+        // a graceful shutdown takes ~50 ms; the data is thrown away anyway, so don't wait long
+        await proc.terminate('SIGTERM', 5_000);
+      }
+    } finally {
+      hardCleanupDirSync(this.rootDir);
+      unregisterServer(this);
+      if (sharedInstance === this) {
+        sharedInstance = undefined;
+        sharedPromise = undefined;
+      }
+    }
+  }
+
+  hardKillSync(): void {
+    this.disposed = true;
+    if (this.proc?.running) this.proc.signal('SIGKILL');
+    hardCleanupDirSync(this.rootDir);
+  }
+}
+
+let nameCounter = 0;
+
+/** Start a fresh MariaDB (fresh datadir, free port). Typically 0.5–1 s. Call dispose() when done. */
+export async function startMariaDb(opts: { name?: string } = {}): Promise<MariaDbServer> {
+  const mariadbd = binary(['/usr/sbin/mariadbd', '/usr/sbin/mysqld'], 'mariadbd');
+  const installDb = binary(['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'], 'mariadb-install-db');
+  const prefix = dirPrefix();
+  sweepStaleDirs(prefix, (dir) => hardCleanupDirSync(dir));
+
+  const label = `mariadb[${opts.name ?? `#${++nameCounter}`}]`;
+  const rootDir = await makeOwnedTempDir(prefix);
+  const port = await freePort();
+  const inst = new MariaDbInstance(label, rootDir, port, mariadbd);
+  registerServer(inst);
+  try {
+    await fsp.mkdir(path.join(rootDir, 'tmp'));
+    // Root's password is set inside the bootstrap (FLUSH PRIVILEGES loads the grant tables that
+    // --bootstrap skips), so the server never runs without one and needs no extra round trip.
+    const pw = ROOT_PASSWORD.replace(/'/g, "''");
+    const initSql = path.join(rootDir, 'init.sql');
+    await fsp.writeFile(
+      initSql,
+      [
+        'FLUSH PRIVILEGES;',
+        `CREATE USER 'root'@'%' IDENTIFIED BY '${pw}';`,
+        `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;`,
+        `ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('${pw}');`,
+        'DELETE FROM mysql.proxies_priv WHERE Host <> \'localhost\';',
+        'FLUSH PRIVILEGES;',
+        '',
+      ].join('\n'),
+    );
+    const installLog = path.join(rootDir, 'install-db.log');
+    const res = await runCommand(
+      installDb,
+      [
+        '--no-defaults',
+        `--datadir=${inst.datadir}`,
+        '--user=root',
+        '--auth-root-authentication-method=socket',
+        '--skip-test-db',
+        '--skip-name-resolve',
+        `--extra-file=${initSql}`,
+        ...INNODB_ARGS,
+      ],
+      { env: childEnv(), cwd: rootDir, allowFail: true, timeoutMs: 120_000 },
+    );
+    await fsp.writeFile(installLog, res.stdout + res.stderr);
+    if (res.code !== 0) {
+      throw new Error(`${label}: ${installDb} failed (exit ${res.code}):\n${tailFile(installLog, 30)}`);
+    }
+    await inst.start();
+    return inst;
+  } catch (e) {
+    await inst.dispose().catch(() => undefined);
+    throw e;
+  }
+}
+
+let sharedPromise: Promise<MariaDbServer> | undefined;
+let sharedInstance: MariaDbServer | undefined;
+
+/**
+ * One MariaDB for the whole mocha run, started on first use and disposed by hooks.ts
+ * (`--require dist/spec/support/hooks.js`). Don't stop()/kill9() it: use startMariaDb() for that.
+ * Isolate tests with createDatabase().
+ */
+export function sharedMariaDb(): Promise<MariaDbServer> {
+  if (!sharedPromise) {
+    sharedPromise = startMariaDb({ name: 'shared' }).then((s) => {
+      sharedInstance = s;
+      return s;
+    });
+  } else if (sharedInstance && !sharedInstance.running) {
+    // someone stopped it: bring it back rather than failing every later test
+    const s = sharedInstance;
+    sharedPromise = s.start().then(() => s);
+  }
+  return sharedPromise;
+}
