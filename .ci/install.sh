@@ -8,6 +8,7 @@
 # (TF_INSTALL_FORCE=1 runs apt-get anyway).
 set -euo pipefail
 
+# busybox-static: /bin/busybox must be the static build (the test image has no libc).
 PACKAGES=(docker.io docker-compose busybox-static mariadb-server prometheus unzip ca-certificates)
 # Files the tests rely on (a package can be "installed" while a file is missing, or the reverse).
 BINARIES=(
@@ -24,23 +25,19 @@ for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = "installed" ] || missing+=("package:$p")
 done
-# /bin/busybox must be the static build (the test image has no libc).
-if [ -x /bin/busybox ] && ! dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null | grep -qx installed; then
-  missing+=("static /bin/busybox")
-fi
 
 if [ "${#missing[@]}" -eq 0 ] && [ -z "${TF_INSTALL_FORCE:-}" ]; then
   echo "install.sh: all system packages present; nothing to do"
   exit 0
 fi
-echo "install.sh: missing: ${missing[*]}"
+echo "install.sh: installing (missing: ${missing[*]:-none, forced})"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install.sh: must run as root to apt-get install" >&2
   exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 # Keep the packages' maintainer scripts from starting system services (invoke-rc.d /
 # deb-systemd-invoke honour policy-rc.d; exit 101 = "action forbidden"). Only a policy-rc.d that
 # this script creates is removed again.

@@ -31,6 +31,8 @@ export interface AppOptions {
   watchBackoff?: BackoffOptions;
   /** Observes every finished pass (tests, benchmarks). */
   onPass?: (report: PassReport) => void;
+  /** Cut an event stream silent for this long (tests; off by default). */
+  eventStreamIdleTimeoutMs?: number;
 }
 
 /** Time to wait for Docker or the database to answer a readiness check. */
@@ -65,7 +67,7 @@ export class App {
     this.metrics.reconcileInterval.set(config.reconcileIntervalMs / 1000);
     this.metrics.leader.set(config.leaderElection ? 0 : 1);
     this.health = new HealthState(config.healthzMaxPassAgeMs);
-    this.docker = new DockerClient(config.docker);
+    this.docker = new DockerClient(config.docker, { eventStreamIdleTimeoutMs: opts.eventStreamIdleTimeoutMs });
   }
 
   /** The HTTP address, once started. */

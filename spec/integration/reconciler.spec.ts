@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { sharedDockerd, type PrivateDockerd } from '../support/dockerd.js';
 import { sharedMariaDb, type MariaDbServer } from '../support/mariadb.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { counter, startTestApp, type TestApp } from '../support/app.js';
 
 interface Row {
   id: string;
@@ -176,10 +176,3 @@ function composeYaml(services: string[]): string {
   return `version: "2.4"\nservices:\n${services.map((s) => `  ${s}:\n    image: tinyforge-busybox:latest\n    command: ["sleep", "3600"]\n    network_mode: none\n    stop_grace_period: 1s\n`).join('')}`;
 }
 
-/** Reads one series from the service's own /metrics. */
-export async function counter(t: TestApp, series: string): Promise<number> {
-  const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`series ${series} not in /metrics`);
-  return Number(line.slice(series.length + 1));
-}

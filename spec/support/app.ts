@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.js';
 import type { PassReport } from '../../src/controller/resync.js';
-import { App } from '../../src/main.js';
+import { App, type AppOptions } from '../../src/main.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 
 export interface TestApp {
@@ -16,11 +16,11 @@ export interface TestApp {
  * Starts the real service in-process with `env` (HTTP on an ephemeral loopback port, silent
  * logs unless TEST_LOG is set) and waits until its pipeline runs.
  */
-export async function startTestApp(env: Record<string, string>, opts: { log?: Logger; waitForPipeline?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string>, opts: { log?: Logger; waitForPipeline?: boolean; app?: AppOptions } = {}): Promise<TestApp> {
   const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', ...env });
   const passes: PassReport[] = [];
   const log = opts.log ?? (process.env.TEST_LOG ? createLogger('debug') : silentLogger());
-  const app = new App(config, { log, registry: new Registry(), onPass: (r) => passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 } });
+  const app = new App(config, { log, registry: new Registry(), onPass: (r) => passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 }, ...opts.app });
   await app.start();
   if (opts.waitForPipeline !== false) await app.waitUntilRunning();
   const addr = app.address()!;
@@ -41,4 +41,12 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false | nu
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Reads one series from the service's own /metrics. */
+export async function counter(t: TestApp, series: string): Promise<number> {
+  const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`series ${series} not in /metrics`);
+  return Number(line.slice(series.length + 1));
 }

@@ -143,7 +143,7 @@ function shimSocketPath(containerdAddress: string, namespace: string, id: string
  * (e.g. a dev box running the system docker) instead of starting its own.
  */
 function containerdNamespace(rootDir: string): string {
-  return `tf-${path.basename(rootDir).replace(/^tfd-/, '').toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
+  return `tf-${createHash('sha256').update(rootDir).digest('hex').slice(0, 12)}`;
 }
 
 function hardCleanupDockerDirSync(rootDir: string): void {

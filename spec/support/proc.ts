@@ -17,6 +17,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -100,7 +101,10 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
     }, timeoutMs);
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // EPIPE if the command exits without reading
+      child.stdin!.end(opts.input);
+    }
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(new Error(`cannot run ${cmd}: ${e.message}`));
@@ -114,9 +118,9 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
       };
       const shown = [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
       if (timedOut) {
-        reject(new Error(`timed out after ${timeoutMs} ms: ${shown}\n${res.stderr.trim()}`));
+        reject(new Error(`timed out after ${timeoutMs} ms: ${shown}\n${clip(res.stderr)}`));
       } else if (res.code !== 0 && !opts.allowFail) {
-        reject(new Error(`exit code ${res.code}: ${shown}\n--- stderr ---\n${res.stderr.trim()}\n--- stdout ---\n${res.stdout.trim()}`));
+        reject(new Error(`exit code ${res.code}: ${shown}\n--- stderr ---\n${clip(res.stderr)}\n--- stdout ---\n${clip(res.stdout)}`));
       } else {
         resolve(res);
       }
@@ -125,10 +129,12 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
 }
 
 function signalNumber(sig: NodeJS.Signals): number | undefined {
-  const n = (
-    { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Partial<Record<NodeJS.Signals, number>>
-  )[sig];
-  return n;
+  return os.constants.signals[sig];
+}
+
+function clip(s: string, max = 4000): string {
+  const t = s.trim();
+  return t.length > max ? `...${t.slice(-max)}` : t;
 }
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -348,8 +354,8 @@ export function hardCleanupDirSync(dir: string, containerIds: string[] = []): vo
       if (pid === self || pid === 1) continue;
       let hit = false;
       try {
-        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        hit = cmdline.includes(needle) || cmdline.includes(`${dir} `) || cmdline.includes(`=${dir}`);
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        hit = argv.some((a) => a === dir || a.includes(needle) || a.endsWith(`=${dir}`));
       } catch {
         continue;
       }

@@ -125,6 +125,13 @@ export class Controller {
         this.fail(key, err);
         continue;
       }
+      if (outcome.requeueAfterMs !== undefined) {
+        this.queue.forget(key);
+        this.queue.addAfter(key, outcome.requeueAfterMs);
+        this.queue.done(key);
+        for (const t of this.trackers) t.onFinish(key, true);
+        continue;
+      }
       if (!outcome.commit) {
         this.succeed(key);
         continue;

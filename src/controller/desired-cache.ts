@@ -59,6 +59,10 @@ export class DesiredStateCache implements DesiredStateView {
     return true;
   }
 
+  msUntilReloadAllowed(): number {
+    return Math.max(0, this.loadedAt + this.minReloadMs - this.now());
+  }
+
   isLoaded(): boolean {
     return this.loadedAt > -Infinity;
   }

@@ -45,6 +45,7 @@ export interface PassObserver {
  */
 export class Resync {
   private running: Promise<PassReport> | undefined;
+  private queued: Promise<PassReport> | undefined;
   private again = false;
   private wake: (() => void) | undefined;
 
@@ -62,16 +63,22 @@ export class Resync {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Runs a pass now; if one is running, runs one more right after it (coalesced). */
+  /**
+   * Runs a pass now. If one is running, the returned pass is the next one, started after it
+   * ends (callers always get a pass that listed after they asked); concurrent callers share it.
+   */
   runPass(): Promise<PassReport> {
-    if (this.running) {
-      this.again = true;
+    if (!this.running) {
+      this.running = this.doPass().finally(() => {
+        this.running = undefined;
+      });
       return this.running;
     }
-    this.running = this.doPass().finally(() => {
-      this.running = undefined;
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.runPass();
     });
-    return this.running;
+    return this.queued;
   }
 
   /** Asks the loop for a pass as soon as possible (after a watch reconnect, for example). */

@@ -14,12 +14,16 @@ export class DockerClient implements EventStreamOpener {
   private readonly api: Docker;
   private readonly streamApi: Docker;
 
-  constructor(cfg: DockerConfig, opts: { timeoutMs?: number } = {}) {
+  /**
+   * `timeoutMs` bounds every request; `eventStreamIdleTimeoutMs` (off by default) cuts an event
+   * stream that stayed silent that long, which the watcher treats like any other ending.
+   */
+  constructor(cfg: DockerConfig, opts: { timeoutMs?: number; eventStreamIdleTimeoutMs?: number } = {}) {
     const base: Docker.DockerOptions =
       cfg.kind === 'unix' ? { socketPath: cfg.socketPath } : { host: cfg.host, port: cfg.port, protocol: cfg.protocol };
     this.api = new Docker({ ...base, timeout: opts.timeoutMs ?? 30_000 });
     // No client timeout on the event stream: it is idle for long stretches by nature.
-    this.streamApi = new Docker(base);
+    this.streamApi = new Docker(opts.eventStreamIdleTimeoutMs ? { ...base, timeout: opts.eventStreamIdleTimeoutMs } : base);
   }
 
   /**

@@ -11,9 +11,13 @@ export interface Reconciler {
   reconcile(containerId: string): Promise<ReconcileOutcome>;
 }
 
-/** `commit` settles when the key's write is durable; no commit means nothing needed writing. */
+/**
+ * `commit` settles when the key's write is durable; no commit means nothing needed writing.
+ * `requeueAfterMs` asks for the key again later (controller-runtime's RequeueAfter).
+ */
 export interface ReconcileOutcome {
   commit?: Promise<void>;
+  requeueAfterMs?: number;
 }
 
 export interface ContainerInspector {
@@ -22,6 +26,8 @@ export interface ContainerInspector {
 
 export interface DesiredStateSource extends DesiredStateView {
   refreshIfStale(): Promise<boolean>;
+  /** How long until {@link refreshIfStale} would reload again. */
+  msUntilReloadAllowed(): number;
 }
 
 const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
@@ -48,8 +54,11 @@ export class ContainerHandler implements Reconciler {
     if (!item) return this.gone(id);
 
     let res = resolveRow(item, this.desired, this.host);
-    if (!res.ok && RELOADABLE.has(res.reason) && (await tagged('database', () => this.desired.refreshIfStale()))) {
-      res = resolveRow(item, this.desired, this.host);
+    if (!res.ok && RELOADABLE.has(res.reason)) {
+      if (await tagged('database', () => this.desired.refreshIfStale())) res = resolveRow(item, this.desired, this.host);
+      // The desired state was reloaded moments ago, maybe just before the deployer created this
+      // workload: look again once a reload is allowed rather than give up until the next resync.
+      else return { requeueAfterMs: Math.max(1, this.desired.msUntilReloadAllowed()) };
     }
     if (!res.ok) return this.unmatched(id, res.reason, res.detail);
 
