@@ -1,6 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { describeConfig, type Config } from './config.js';
 import { BatchWriter } from './controller/batch-writer.js';
+import { noopChangeSink, type ChangeSink } from './controller/changes.js';
+import { NotLeaderError } from './controller/errors.js';
+import { LeaderElector } from './controller/leader-election.js';
 import { Controller } from './controller/controller.js';
 import { DesiredStateCache } from './controller/desired-cache.js';
 import { ObservedCache } from './controller/observed-cache.js';
@@ -15,10 +20,11 @@ import { isTinyforgeCandidate } from './docker/items.js';
 import { ContainerHandler } from './handlers/container.handler.js';
 import { HealthState, type Probe } from './health.js';
 import { createHttpApp, HttpServer } from './http/server.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, redactSecrets, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ContainersRepository } from './store/containers.repository.js';
 import { Database } from './store/database.js';
+import { LeaseRepository } from './store/lease.repository.js';
 import { DesiredStateRepository } from './store/desired-state.repository.js';
 import { VERSION } from './version.js';
 
@@ -51,9 +57,12 @@ export class App {
   readonly docker: DockerClient;
   private db: Database | undefined;
   private http: HttpServer | undefined;
-  private controller: Controller | undefined;
-  private writer: BatchWriter | undefined;
+  private pipeline: Pipeline | undefined;
   private resync: Resync | undefined;
+  private elector: LeaderElector | undefined;
+  private readonly stopping: Promise<void>[] = [];
+  /** Receives committed row transitions (workload status); replaced by the status service. */
+  changeSink: ChangeSink = noopChangeSink;
   private readonly abort = new AbortController();
   private readonly tasks: Promise<unknown>[] = [];
   private stopped: Promise<void> | undefined;
@@ -65,7 +74,7 @@ export class App {
     this.log = opts.log ?? createLogger(config.logLevel);
     this.metrics = new Metrics(opts.registry ?? new Registry(), { version: VERSION });
     this.metrics.reconcileInterval.set(config.reconcileIntervalMs / 1000);
-    this.metrics.leader.set(config.leaderElection ? 0 : 1);
+    this.metrics.leader.set(0);
     this.health = new HealthState(config.healthzMaxPassAgeMs);
     this.docker = new DockerClient(config.docker, { eventStreamIdleTimeoutMs: opts.eventStreamIdleTimeoutMs });
   }
@@ -91,7 +100,7 @@ export class App {
     this.tasks.push(this.boot());
   }
 
-  /** Connects (retrying forever until stopped), migrates, then runs the pipeline. */
+  /** Connects (retrying forever until stopped), migrates, then runs the pipeline (as leader). */
   private async boot(): Promise<void> {
     const signal = this.abort.signal;
     let attempt = 0;
@@ -109,42 +118,101 @@ export class App {
         await this.db?.close().catch(() => undefined);
         this.db = undefined;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt++, 6));
-        this.log.warn({ error: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'database not available; retrying');
+        this.log.warn({ error: redactSecrets(err instanceof Error ? err.message : String(err)), retryInMs: delay }, 'database not available; retrying');
         await sleep(delay, signal);
       }
     }
     if (signal.aborted || !this.db) return;
-    this.runPipeline(this.db, signal);
+    const db = this.db;
+    if (!this.config.leaderElection) {
+      this.metrics.leader.set(1);
+      this.pipeline = this.startPipeline(db, () => true);
+      return;
+    }
+    this.health.standby();
+    const elector = new LeaderElector(
+      new LeaseRepository(db),
+      {
+        leaseName: `tinyforge-reconciler/${this.config.hostName}`,
+        identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        leaseDurationMs: this.config.leaseDurationMs,
+        renewDeadlineMs: this.config.renewDeadlineMs,
+        retryPeriodMs: this.config.retryPeriodMs,
+      },
+      {
+        onStartedLeading: () => {
+          this.metrics.leader.set(1);
+          this.pipeline = this.startPipeline(db, () => elector.canWrite());
+        },
+        onStoppedLeading: () => {
+          this.metrics.leader.set(0);
+          this.health.standby();
+          const p = this.pipeline;
+          this.pipeline = undefined;
+          if (p) this.stopping.push(p.stop());
+        },
+      },
+      this.log,
+    );
+    this.elector = elector;
+    this.tasks.push(elector.run(signal));
   }
 
-  private runPipeline(db: Database, signal: AbortSignal): void {
+  /**
+   * Builds and starts the pipeline: watch -> queue -> workers -> batched writes, plus the resync
+   * loop. `canWrite` gates every write (leadership). Returns a handle that stops it.
+   */
+  private startPipeline(db: Database, canWrite: () => boolean): Pipeline {
     const cfg = this.config;
+    const abort = new AbortController();
+    const signal = abort.signal;
     const repo = new ContainersRepository(db);
     const observed = new ObservedCache();
     const desired = new DesiredStateCache(new DesiredStateRepository(db));
     const rows = new RowIndex(repo);
     const writer = new BatchWriter(repo, cfg.hostName, {
       batchSize: cfg.writeBatchSize,
+      canWrite,
       hooks: {
         statement: (kind) => this.metrics.writeStatements.inc({ kind }),
         missingMarked: (n) => this.metrics.missingMarks.inc(n),
       },
     });
-    let queue: WorkQueue<string>;
-    // eslint-disable-next-line prefer-const
-    queue = new WorkQueue<string>(new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), this.metrics.queueMetrics('containers', { unfinishedWorkSeconds: () => queue.unfinishedWorkSeconds(), longestRunningProcessorSeconds: () => queue.longestRunningProcessorSeconds() }));
-    const handler = new ContainerHandler(cfg.hostName, this.docker, observed, desired, rows, writer, this.metrics, this.log);
+    const queue: WorkQueue<string> = new WorkQueue<string>(
+      new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs),
+      this.metrics.queueMetrics('containers', { unfinishedWorkSeconds: () => queue.unfinishedWorkSeconds(), longestRunningProcessorSeconds: () => queue.longestRunningProcessorSeconds() }),
+    );
+    const changes = this.changeSink;
+    const handler = new ContainerHandler(cfg.hostName, this.docker, observed, desired, rows, writer, this.metrics, this.log, changes);
     const controller = new Controller(queue, handler, this.metrics, this.log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
-    const store = { now: () => db.now(), listByHost: (h: string) => repo.listByHost(h), sweepMissing: repo.sweepMissing.bind(repo), touchLastSeen: repo.touchLastSeen.bind(repo) };
-    const resync = new Resync(cfg.hostName, this.docker, store, observed, desired, rows, controller, this.metrics, this.log, {
-      passStarted: (at) => this.health.passStarted(at),
-      passFinished: (report, at) => {
-        this.health.passFinished(report, at);
-        this.opts.onPass?.(report);
+    const guarded = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A): Promise<R> => (canWrite() ? fn(...a) : Promise.reject(new NotLeaderError()));
+    const store = {
+      now: () => db.now(),
+      listByHost: (h: string) => repo.listByHost(h),
+      sweepMissing: guarded(repo.sweepMissing.bind(repo)),
+      touchLastSeen: guarded(repo.touchLastSeen.bind(repo)),
+      statesOf: repo.statesOf.bind(repo),
+    };
+    const resync = new Resync(
+      cfg.hostName,
+      this.docker,
+      store,
+      observed,
+      desired,
+      rows,
+      controller,
+      this.metrics,
+      this.log,
+      {
+        passStarted: (at) => this.health.passStarted(at),
+        passFinished: (report, at) => {
+          this.health.passFinished(report, at);
+          this.opts.onPass?.(report);
+        },
       },
-    });
-    this.controller = controller;
-    this.writer = writer;
+      Date.now,
+      changes,
+    );
     this.resync = resync;
 
     const watcher = new EventWatcher(
@@ -168,8 +236,17 @@ export class App {
     );
 
     controller.start();
-    this.tasks.push(watcher.run(signal));
-    this.tasks.push(resync.loop(cfg.reconcileIntervalMs, signal));
+    const tasks = [watcher.run(signal), resync.loop(cfg.reconcileIntervalMs, signal)];
+    return {
+      resync,
+      stop: async () => {
+        abort.abort();
+        await controller.stop();
+        await writer.idle();
+        await Promise.allSettled(tasks);
+        if (this.resync === resync) this.resync = undefined;
+      },
+    };
   }
 
   private onDockerEvent(ev: ContainerEvent, observed: ObservedCache, controller: Controller): void {
@@ -203,8 +280,10 @@ export class App {
     const [dbRes, dockerRes] = await Promise.allSettled([this.db ? withTimeout(this.db.ping()) : Promise.reject(new Error('not connected yet')), withTimeout(this.docker.ping())]);
     if (dbRes.status === 'rejected') problems.push(`database: ${errMessage(dbRes.reason)}`);
     if (dockerRes.status === 'rejected') problems.push(`docker: ${errMessage(dockerRes.reason)}`);
-    if (!this.health.hasCompletedFirstPass()) problems.push('the first full pass has not completed yet');
-    return problems.length === 0 ? { ok: true, reason: 'ok' } : { ok: false, reason: problems.join('; ') };
+    const standby = this.config.leaderElection && !this.elector?.isLeader();
+    if (!standby && !this.health.hasCompletedFirstPass()) problems.push('the first full pass has not completed yet');
+    if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
+    return { ok: true, reason: standby ? 'standby: another replica holds the lease for this host' : 'ok' };
   }
 
   /**
@@ -214,17 +293,32 @@ export class App {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.abort.abort();
-      await this.controller?.stop();
-      await this.writer?.idle();
+      const p = this.pipeline;
+      this.pipeline = undefined;
+      if (p) await p.stop();
+      await Promise.allSettled(this.stopping);
       await Promise.allSettled(this.tasks);
+      if (this.elector) await this.elector.release();
+      this.metrics.leader.set(this.config.leaderElection ? 0 : 1);
       await this.http?.close();
       await this.db?.close();
       this.log.info('tinyforge-reconciler stopped');
     })();
     return this.stopped;
   }
+
+  /** Whether this replica currently writes (always true without leader election). */
+  isLeader(): boolean {
+    return this.config.leaderElection ? (this.elector?.isLeader() ?? false) : this.pipeline !== undefined;
+  }
 }
 
 function errMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return redactSecrets(e instanceof Error ? e.message : String(e));
+}
+
+/** A running pipeline (one per leadership term). */
+interface Pipeline {
+  resync: Resync;
+  stop(): Promise<void>;
 }

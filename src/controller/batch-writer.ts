@@ -1,3 +1,4 @@
+import { NotLeaderError } from './errors.js';
 import type { ObservedRow } from './dispatch.js';
 
 export interface RowWriter {
@@ -34,7 +35,7 @@ export class BatchWriter {
   constructor(
     private readonly writer: RowWriter,
     private readonly host: string,
-    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks } = { batchSize: 500 },
+    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks; canWrite?: () => boolean } = { batchSize: 500 },
   ) {}
 
   /** Queues an upsert of `row`; resolves when it is committed. A later write of the same row ID in the same batch wins. */
@@ -91,6 +92,16 @@ export class BatchWriter {
 
   private async flushLoop(): Promise<void> {
     while (this.pendingCount() > 0) {
+      if (this.opts.canWrite && !this.opts.canWrite()) {
+        // Not the leader (any more): refuse everything pending; the keys are retried and the
+        // next leader's passes write them.
+        const err = new NotLeaderError();
+        for (const [, v] of this.upserts) for (const w of v.waiters) w.fail(err);
+        for (const [, ws] of this.missing) for (const w of ws) w.fail(err);
+        this.upserts.clear();
+        this.missing.clear();
+        return;
+      }
       if (this.upserts.size > 0) {
         const batch = takeFirst(this.upserts, this.opts.batchSize);
         // A stable lock order across batches and replicas keeps deadlocks rare.

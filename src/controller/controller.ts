@@ -3,6 +3,7 @@ import type { Reconciler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics, ReconcileErrorReason } from '../metrics.js';
 import { truncateForLog } from './dispatch.js';
+import { NotLeaderError } from './errors.js';
 import type { WorkQueue } from './workqueue.js';
 
 /** Keys a pass is waiting for: each must be processed once after it was enqueued. */
@@ -178,10 +179,3 @@ export function classify(err: unknown): ReconcileErrorReason {
   return 'panic';
 }
 
-/** A write was refused because this replica does not hold the lease. */
-export class NotLeaderError extends Error {
-  constructor() {
-    super('not the leader: writes are disabled');
-    this.name = 'NotLeaderError';
-  }
-}

@@ -59,6 +59,11 @@ export class DesiredStateCache implements DesiredStateView {
     return true;
   }
 
+  /** When the loaded snapshot was asked for (ms); -Infinity before the first load. */
+  loadedAtMs(): number {
+    return this.loadedAt;
+  }
+
   msUntilReloadAllowed(): number {
     return Math.max(0, this.loadedAt + this.minReloadMs - this.now());
   }

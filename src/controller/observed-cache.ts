@@ -8,14 +8,20 @@ import type { ContainerItem } from './dispatch.js';
  */
 export class ObservedCache {
   private items = new Map<string, ContainerItem>();
+  private observedAt = new Map<string, number>();
   private readonly stale = new Map<string, number>();
   private version = 0;
 
-  /** Replaces the whole content with a fresh list taken at `listStartedVersion`. */
-  replaceAll(items: readonly ContainerItem[], listStartedVersion: number): void {
+  /** Replaces the whole content with a fresh list taken at `listStartedVersion` / time `listedAt`. */
+  replaceAll(items: readonly ContainerItem[], listStartedVersion: number, listedAt: number): void {
     const next = new Map<string, ContainerItem>();
-    for (const it of items) next.set(it.id, it);
+    const at = new Map<string, number>();
+    for (const it of items) {
+      next.set(it.id, it);
+      at.set(it.id, listedAt);
+    }
     this.items = next;
+    this.observedAt = at;
     // Events that arrived after the list began keep their keys stale: the list may predate them.
     for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
   }
@@ -27,6 +33,11 @@ export class ObservedCache {
 
   get(id: string): ContainerItem | undefined {
     return this.items.get(id);
+  }
+
+  /** When Docker's answer about `id` that the cache holds was asked for (ms). */
+  observedTime(id: string): number | undefined {
+    return this.observedAt.get(id);
   }
 
   has(id: string): boolean {
@@ -55,16 +66,22 @@ export class ObservedCache {
    * Records an inspect result for `id` taken after stale marker `version`: clears the mark unless
    * a newer event came in meanwhile. `item` undefined means the container is gone.
    */
-  applyInspect(id: string, item: ContainerItem | undefined, version: number): void {
+  applyInspect(id: string, item: ContainerItem | undefined, version: number, inspectedAt: number): void {
     if (this.stale.get(id) !== version) return;
     this.stale.delete(id);
-    if (item) this.items.set(id, item);
-    else this.items.delete(id);
+    if (item) {
+      this.items.set(id, item);
+      this.observedAt.set(id, inspectedAt);
+    } else {
+      this.items.delete(id);
+      this.observedAt.delete(id);
+    }
   }
 
   /** Drops `id` at once (destroy event: nothing left to inspect). */
   delete(id: string): void {
     this.items.delete(id);
+    this.observedAt.delete(id);
     this.stale.delete(id);
   }
 }

@@ -2,6 +2,7 @@ import { isTinyforgeCandidate } from '../docker/items.js';
 import { ExternalError, tagged } from '../handlers/errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { noopChangeSink, type ChangeSink } from './changes.js';
 import type { Controller } from './controller.js';
 import type { DesiredStateCache } from './desired-cache.js';
 import { resolveRow, type ContainerItem, type ObservedRow } from './dispatch.js';
@@ -16,6 +17,8 @@ export interface PassStore {
   now(): Promise<number>;
   listByHost(host: string): Promise<ObservedRow[]>;
   sweepMissing(host: string, rowIds: readonly string[], listStartedAt: number): Promise<number>;
+  /** Current states of these rows (to learn which ones a sweep changed). */
+  statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: string }>>;
   touchLastSeen(host: string, seenAt: number, listStartedAt: number): Promise<number>;
 }
 
@@ -61,6 +64,7 @@ export class Resync {
     private readonly log: Logger,
     private readonly observer: PassObserver,
     private readonly now: () => number = Date.now,
+    private readonly changes: ChangeSink = noopChangeSink,
   ) {}
 
   /**
@@ -131,11 +135,12 @@ export class Resync {
     // Database time before the list: rows changed from here on are never swept by this pass.
     const listStartedAt = await tagged('database', () => this.store.now());
     const version = this.observed.currentVersion();
+    const listedAt = this.now();
     const items = (await tagged('docker', () => this.docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
     await tagged('database', () => this.desired.refresh());
     const snapshot = await tagged('database', () => this.store.listByHost(this.host));
     this.rows.replace(snapshot);
-    this.observed.replaceAll(items, version);
+    this.observed.replaceAll(items, version, listedAt);
 
     // Rows not in the host snapshot (pre-created by the deployer, new containers): one bulk lookup.
     const unknownContainers: string[] = [];
@@ -159,6 +164,16 @@ export class Resync {
       this.metrics.missingMarks.inc(swept);
       // The index learns the swept rows' state from the next snapshot; until then a redundant
       // (idempotent) missing mark is the worst that can happen.
+      if (swept > 0) {
+        const before = new Map(snapshot.map((r) => [r.id, r]));
+        const at = this.now();
+        const now = await tagged('database', () => this.store.statesOf(candidates));
+        this.changes.rowsChanged(
+          now
+            .filter((r) => r.state === 'missing' && before.get(r.id)?.state !== 'missing')
+            .map((r) => ({ rowId: r.id, workloadId: before.get(r.id)!.workloadId, from: before.get(r.id)!.state, to: 'missing' as const, at, reason: 'sweep' as const })),
+        );
+      }
     }
     await tagged('database', () => this.store.touchLastSeen(this.host, listStartedAt, listStartedAt));
     this.metrics.writeStatements.inc({ kind: 'touch' });

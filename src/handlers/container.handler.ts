@@ -1,5 +1,6 @@
 import { type ContainerItem, type DesiredStateView, resolveRow, sameObserved, type UnmatchedReason } from '../controller/dispatch.js';
 import type { BatchWriter } from '../controller/batch-writer.js';
+import { noopChangeSink, type ChangeSink } from '../controller/changes.js';
 import type { ObservedCache } from '../controller/observed-cache.js';
 import type { RowIndex } from '../controller/row-index.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,8 @@ export interface DesiredStateSource extends DesiredStateView {
   refreshIfStale(): Promise<boolean>;
   /** How long until {@link refreshIfStale} would reload again. */
   msUntilReloadAllowed(): number;
+  /** When the held snapshot was asked for (ms). */
+  loadedAtMs(): number;
 }
 
 const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
@@ -47,6 +50,7 @@ export class ContainerHandler implements Reconciler {
     private readonly writer: BatchWriter,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly changes: ChangeSink = noopChangeSink,
   ) {}
 
   async reconcile(id: string): Promise<ReconcileOutcome> {
@@ -54,10 +58,12 @@ export class ContainerHandler implements Reconciler {
     if (!item) return this.gone(id);
 
     let res = resolveRow(item, this.desired, this.host);
-    if (!res.ok && RELOADABLE.has(res.reason)) {
+    // A workload the desired state does not know yet: if that state predates what Docker told
+    // us, reload it (throttled) or look again once a reload is allowed, rather than give up
+    // until the next resync. If it was read after, the label really names nothing.
+    const observedAt = this.observed.observedTime(id) ?? -Infinity;
+    if (!res.ok && RELOADABLE.has(res.reason) && this.desired.loadedAtMs() < observedAt) {
       if (await tagged('database', () => this.desired.refreshIfStale())) res = resolveRow(item, this.desired, this.host);
-      // The desired state was reloaded moments ago, maybe just before the deployer created this
-      // workload: look again once a reload is allowed rather than give up until the next resync.
       else return { requeueAfterMs: Math.max(1, this.desired.msUntilReloadAllowed()) };
     }
     if (!res.ok) return this.unmatched(id, res.reason, res.detail);
@@ -76,10 +82,12 @@ export class ContainerHandler implements Reconciler {
     }
     const result = existing ? 'updated' : 'created';
     const dispatch = res.dispatch;
+    const from = existing ? existing.state : null;
     const commit = tagged('database', () => this.writer.upsert(row)).then(
       () => {
         this.rows.put(row);
         upserts.inc({ dispatch, result });
+        if (from !== row.state) this.changes.rowsChanged([{ rowId: row.id, workloadId: row.workloadId, from, to: row.state, at: Date.now(), reason: from === null ? 'created' : 'observed' }]);
       },
       (err: unknown) => {
         upserts.inc({ dispatch, result: 'error' });
@@ -93,8 +101,9 @@ export class ContainerHandler implements Reconciler {
   private async current(id: string): Promise<ContainerItem | undefined> {
     const version = this.observed.staleVersion(id);
     if (version === undefined) return this.observed.get(id);
+    const inspectedAt = Date.now();
     const fresh = await tagged('docker', () => this.docker.inspect(id));
-    this.observed.applyInspect(id, fresh, version);
+    this.observed.applyInspect(id, fresh, version, inspectedAt);
     return fresh;
   }
 
@@ -102,8 +111,9 @@ export class ContainerHandler implements Reconciler {
     await tagged('database', () => this.rows.ensure(id));
     const bound = this.rows.boundTo(id);
     if (!bound || bound.state === 'missing' || bound.host !== this.host) return {};
-    const commit = tagged('database', () => this.writer.markMissing(id)).then(() => {
+    const commit = tagged('database', () => this.writer.markMissing(id)).then((changed) => {
       this.rows.markMissing(id, this.host);
+      if (changed > 0) this.changes.rowsChanged([{ rowId: bound.id, workloadId: bound.workloadId, from: bound.state, to: 'missing', at: Date.now(), reason: 'container_gone' }]);
     });
     return { commit };
   }

@@ -71,6 +71,16 @@ export class ContainersRepository {
     return out;
   }
 
+  /** Current `state` of these rows (one statement per chunk). */
+  async statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: string }>> {
+    const out: Array<{ id: string; state: string }> = [];
+    for (const c of chunks(rowIds, MAX_PARAMS_PER_STATEMENT)) {
+      const { rows } = await this.db.query<{ id: string; state: string }>(`SELECT \`id\`, \`state\` FROM \`containers\` WHERE \`id\` IN (${c.map(() => '?').join(',')})`, c);
+      out.push(...rows);
+    }
+    return out;
+  }
+
   /**
    * Multi-row upsert of the observed columns, `last_seen_at` = `seenAt`. One statement per
    * `batchSize` rows.
