@@ -93,6 +93,19 @@ export class Metrics {
     }
   }
 
+  private readonly upsertChildren = new Map<string, { inc(n?: number): void }>();
+
+  /** Counts upserts through cached label children (hot path: once per reconciled key). */
+  upsert(dispatch: string, result: UpsertResult, n = 1): void {
+    const k = `${dispatch}|${result}`;
+    let c = this.upsertChildren.get(k);
+    if (!c) {
+      c = this.upserts.labels({ dispatch, result });
+      this.upsertChildren.set(k, c);
+    }
+    c.inc(n);
+  }
+
   /** Hooks for the `containers` work queue; `inspect` is read at scrape time. */
   queueMetrics(name: string, inspect: { unfinishedWorkSeconds(): number; longestRunningProcessorSeconds(): number }): QueueMetrics {
     const labels = { name };
@@ -108,12 +121,18 @@ export class Metrics {
     const longest = this.longestRunning;
     (unfinished as unknown as { collect: () => void }).collect = () => unfinished.set(labels, inspect.unfinishedWorkSeconds());
     (longest as unknown as { collect: () => void }).collect = () => longest.set(labels, inspect.longestRunningProcessorSeconds());
+    // Label children resolved once: these hooks run several times per key.
+    const adds = this.queueAdds.labels(labels);
+    const depth = this.queueDepth.labels(labels);
+    const queued = this.queueDuration.labels(labels);
+    const worked = this.workDuration.labels(labels);
+    const retries = this.queueRetries.labels(labels);
     return {
-      add: () => this.queueAdds.inc(labels),
-      depth: (n) => this.queueDepth.set(labels, n),
-      queueDuration: (s) => this.queueDuration.observe(labels, s),
-      workDuration: (s) => this.workDuration.observe(labels, s),
-      retry: () => this.queueRetries.inc(labels),
+      add: () => adds.inc(),
+      depth: (n) => depth.set(n),
+      queueDuration: (s) => queued.observe(s),
+      workDuration: (s) => worked.observe(s),
+      retry: () => retries.inc(),
     };
   }
 

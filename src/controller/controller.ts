@@ -103,6 +103,11 @@ export class Controller {
     for (const t of this.trackers) t.abandon();
   }
 
+  /** Whether `key` is queued or being processed right now. */
+  isBusy(key: string): boolean {
+    return this.queue.isProcessing(key) || this.queue.isDirty(key);
+  }
+
   inFlightCommits(): number {
     return this.inFlight;
   }

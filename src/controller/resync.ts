@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import { noopChangeSink, type ChangeSink } from './changes.js';
 import type { Controller } from './controller.js';
 import type { DesiredStateCache } from './desired-cache.js';
+import { planUpsert } from '../handlers/container.handler.js';
 import { resolveRow, type ContainerItem, type ObservedRow } from './dispatch.js';
 import type { ObservedCache } from './observed-cache.js';
 import type { RowIndex } from './row-index.js';
@@ -28,6 +29,8 @@ export interface PassReport {
   errors: number;
   swept: number;
   durationMs: number;
+  /** Time spent in each phase, ms (list, desired, snapshot, prefetch, reconcile, sweep, touch). */
+  phases?: Record<string, number>;
   error?: string;
 }
 
@@ -133,14 +136,24 @@ export class Resync {
 
   private async pass(started: number): Promise<PassReport> {
     // Database time before the list: rows changed from here on are never swept by this pass.
+    const phases: Record<string, number> = {};
+    let mark = this.now();
+    const lap = (name: string) => {
+      const t = this.now();
+      phases[name] = t - mark;
+      mark = t;
+    };
     const listStartedAt = await tagged('database', () => this.store.now());
     const version = this.observed.currentVersion();
     const listedAt = this.now();
     const items = (await tagged('docker', () => this.docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
+    lap('list');
     await tagged('database', () => this.desired.refresh());
+    lap('desired');
     const snapshot = await tagged('database', () => this.store.listByHost(this.host));
     this.rows.replace(snapshot);
     this.observed.replaceAll(items, version, listedAt);
+    lap('snapshot');
 
     // Rows not in the host snapshot (pre-created by the deployer, new containers): one bulk lookup.
     const unknownContainers: string[] = [];
@@ -152,8 +165,29 @@ export class Resync {
       if (r.ok && !this.rows.getRow(r.row.id)) unknownRows.push(r.row.id);
     }
     await tagged('database', () => this.rows.prefetch(unknownContainers, unknownRows));
+    lap('prefetch');
 
-    const { errors } = await this.controller.enqueuePass(items.map((i) => i.id));
+    // Level-based over every listed container, but only keys that need work go through the
+    // queue: an unchanged container costs a comparison in memory, not a round trip through the
+    // workers. Keys that are stale (an event came in), being processed, unmatched or changed
+    // are enqueued and handled by the workers with the usual guarantees.
+    const toQueue: string[] = [];
+    const unchanged = new Map<string, number>();
+    for (const item of items) {
+      if (this.observed.staleVersion(item.id) !== undefined || this.controller.isBusy(item.id)) {
+        toQueue.push(item.id);
+        continue;
+      }
+      const r = resolveRow(item, this.desired, this.host);
+      if (!r.ok || planUpsert(item.id, r.row, this.rows, this.host).action !== 'unchanged') {
+        toQueue.push(item.id);
+        continue;
+      }
+      unchanged.set(r.dispatch, (unchanged.get(r.dispatch) ?? 0) + 1);
+    }
+    for (const [dispatch, n] of unchanged) this.metrics.upsert(dispatch, 'unchanged', n);
+    const { errors } = await this.controller.enqueuePass(toQueue);
+    lap('reconcile');
 
     const listed = new Set(items.map((i) => i.id));
     const candidates = snapshot.filter((r) => r.containerId !== '' && r.state !== 'missing' && !listed.has(r.containerId)).map((r) => r.id);
@@ -175,11 +209,13 @@ export class Resync {
         );
       }
     }
+    lap('sweep');
     await tagged('database', () => this.store.touchLastSeen(this.host, listStartedAt, listStartedAt));
     this.metrics.writeStatements.inc({ kind: 'touch' });
+    lap('touch');
 
     const durationMs = this.now() - started;
-    this.log.debug({ listed: items.length, errors, swept, durationMs }, 'resync pass done');
-    return { ok: errors === 0, listed: items.length, errors, swept, durationMs, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+    this.log.debug({ listed: items.length, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
+    return { ok: errors === 0, listed: items.length, errors, swept, durationMs, phases, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
   }
 }

@@ -173,6 +173,11 @@ export class WorkQueue<K = string> {
     return this.waitingReadyAt.size;
   }
 
+  /** Queued (or re-added while processing) and not yet handed out. */
+  isDirty(key: K): boolean {
+    return this.dirty.has(key);
+  }
+
   isProcessing(key: K): boolean {
     return this.processing.has(key);
   }

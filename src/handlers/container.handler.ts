@@ -1,4 +1,4 @@
-import { type ContainerItem, type DesiredStateView, resolveRow, sameObserved, type UnmatchedReason } from '../controller/dispatch.js';
+import { type ContainerItem, type DesiredStateView, type ObservedRow, resolveRow, sameObserved, type UnmatchedReason } from '../controller/dispatch.js';
 import type { BatchWriter } from '../controller/batch-writer.js';
 import { noopChangeSink, type ChangeSink } from '../controller/changes.js';
 import type { ObservedCache } from '../controller/observed-cache.js';
@@ -35,6 +35,27 @@ export interface DesiredStateSource extends DesiredStateView {
 
 const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
 
+export type UpsertPlan =
+  | { action: 'unchanged' }
+  | { action: 'write'; row: ObservedRow; existing: ObservedRow | undefined }
+  | { action: 'refused'; detail: string };
+
+/**
+ * Pure: given the resolved row and what the index knows, whether the container needs a write.
+ * A row already bound to the container keeps its ID; a row of another host bound to another
+ * container is never taken over.
+ */
+export function planUpsert(containerId: string, resolved: ObservedRow, rows: Pick<RowIndex, 'boundTo' | 'getRow'>, host: string): UpsertPlan {
+  const bound = rows.boundTo(containerId);
+  const row = bound && bound.id !== resolved.id ? { ...resolved, id: bound.id } : resolved;
+  const existing = rows.getRow(row.id);
+  if (existing && existing.host !== host && existing.containerId !== '' && existing.containerId !== containerId) {
+    return { action: 'refused', detail: `row ${row.id} is bound to another container of host "${existing.host}"` };
+  }
+  if (existing && sameObserved(existing, row)) return { action: 'unchanged' };
+  return { action: 'write', row, existing };
+}
+
 /**
  * Reconciles one container: reads what Docker says (the cache, or an inspect when an event made
  * it stale), dispatches it to its workload, and writes its row only when an observed column
@@ -69,28 +90,24 @@ export class ContainerHandler implements Reconciler {
     if (!res.ok) return this.unmatched(id, res.reason, res.detail);
 
     await tagged('database', () => this.rows.ensure(id, res.row.id));
-    const bound = this.rows.boundTo(id);
-    const row = bound ? { ...res.row, id: bound.id } : res.row;
-    const existing = this.rows.getRow(row.id);
-    if (existing && existing.host !== this.host && existing.containerId !== '' && existing.containerId !== id) {
-      return this.unmatched(id, 'row_owned_by_other_host', `row ${row.id} is bound to another container of host "${existing.host}"`);
-    }
-    const upserts = this.metrics.upserts;
-    if (existing && sameObserved(existing, row)) {
-      upserts.inc({ dispatch: res.dispatch, result: 'unchanged' });
+    const plan = planUpsert(id, res.row, this.rows, this.host);
+    if (plan.action === 'refused') return this.unmatched(id, 'row_owned_by_other_host', plan.detail);
+    if (plan.action === 'unchanged') {
+      this.metrics.upsert(res.dispatch, 'unchanged');
       return {};
     }
+    const { row, existing } = plan;
     const result = existing ? 'updated' : 'created';
     const dispatch = res.dispatch;
     const from = existing ? existing.state : null;
     const commit = tagged('database', () => this.writer.upsert(row)).then(
       () => {
         this.rows.put(row);
-        upserts.inc({ dispatch, result });
+        this.metrics.upsert(dispatch, result);
         if (from !== row.state) this.changes.rowsChanged([{ rowId: row.id, workloadId: row.workloadId, from, to: row.state, at: Date.now(), reason: from === null ? 'created' : 'observed' }]);
       },
       (err: unknown) => {
-        upserts.inc({ dispatch, result: 'error' });
+        this.metrics.upsert(dispatch, 'error');
         throw err;
       },
     );

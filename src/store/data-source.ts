@@ -3,15 +3,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config.js';
+import { ContainerEventEntity } from './entities/container-event.entity.js';
 import { ContainerEntity } from './entities/container.entity.js';
 import { LeaseEntity } from './entities/lease.entity.js';
 import { StackEntity } from './entities/stack.entity.js';
 import { StaticSiteEntity } from './entities/static-site.entity.js';
+import { WorkloadStatusEntity } from './entities/workload-status.entity.js';
 import { WorkloadEntity } from './entities/workload.entity.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
+import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
 
-export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity];
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity, WorkloadStatusEntity, ContainerEventEntity];
+export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000];
 
 export interface DataSourceTuning {
   poolSize?: number;

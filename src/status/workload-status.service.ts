@@ -1,0 +1,270 @@
+import type { ChangeSink, RowChange } from '../controller/changes.js';
+import type { Logger } from '../log.js';
+import type { ContainerEventRecord, ContainerQuery, ContainerRecord, EventQuery, StatusRepository, StoredStatus } from '../store/status.repository.js';
+import { computeStatus, PHASES, statusChanged, type Phase } from './phase.js';
+
+/** Where the per-phase workload counts go (the `tinyforge_reconciler_workloads{phase}` gauge). */
+export interface PhaseGauge {
+  set(labels: { phase: Phase }, value: number): void;
+}
+
+export interface WorkloadStatusOptions {
+  /** How long transitions are kept (EVENT_RETENTION). */
+  eventRetentionMs: number;
+  /** Changes are written at most this long after they arrive (one flush per window). Default 50 ms. */
+  debounceMs?: number;
+  /** How often old transitions are pruned. Default: a tenth of the retention, between 1 min and 1 h. */
+  pruneEveryMs?: number;
+  /**
+   * How often every workload is recomputed, as a safety net for rows other programs change (a
+   * deployer pre-creating or deleting slots sends no change). 0 = only at start. Default 10 min.
+   */
+  fullRecomputeEveryMs?: number;
+  /** Workloads per statement. Default 500. */
+  batchSize?: number;
+  /** Transitions held while the database is down; the oldest are dropped beyond this. Default 100,000. */
+  maxPendingEvents?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** The read side the HTTP API uses (see src/http/api.ts). */
+export interface StatusReader {
+  /** `undefined` for an unknown workload. Computes (and stores) the status if none exists yet. */
+  getStatus(workloadId: string): Promise<StoredStatus | undefined>;
+  /** `undefined` for an unknown workload. */
+  listEvents(workloadId: string, q: EventQuery): Promise<ContainerEventRecord[] | undefined>;
+  listContainers(q: ContainerQuery): Promise<ContainerRecord[]>;
+}
+
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 30_000;
+/** Rows remembered for duplicate suppression; the memory is dropped (not trimmed) beyond this. */
+const MAX_REMEMBERED_ROWS = 500_000;
+
+/**
+ * Keeps `workload_status` and `container_events` up to date from the controller's committed
+ * transitions ({@link ChangeSink}), and serves them to the API.
+ *
+ * - {@link rowsChanged} only buffers (it never throws and never waits): a flush at most
+ *   `debounceMs` later writes every buffered transition in one multi-row INSERT and recomputes
+ *   the workloads they touched, `batchSize` workloads per statement: one grouped SELECT (counts,
+ *   names of slots not running, previous status) and one multi-row upsert. Flushes never
+ *   overlap. A failed flush keeps its work and retries with backoff.
+ * - {@link start} recomputes every workload (so the table is complete), prunes old transitions
+ *   and starts the prune and safety-net timers; {@link stop} ends them and writes what is left.
+ * - A transition into the state this service last recorded for the same row is not recorded
+ *   again (a pass's sweep can report a row the event path already marked missing).
+ */
+export class WorkloadStatusService implements ChangeSink, StatusReader {
+  private pendingEvents: RowChange[] = [];
+  private dirty = new Set<string>();
+  private readonly lastTo = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly intervals: NodeJS.Timeout[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private fullPending = false;
+  private stopped = false;
+  private readonly debounceMs: number;
+  private readonly batchSize: number;
+  private readonly maxPendingEvents: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly repo: StatusRepository,
+    private readonly log: Logger,
+    private readonly opts: WorkloadStatusOptions,
+    private readonly gauge?: PhaseGauge,
+  ) {
+    if (!(opts.eventRetentionMs > 0)) throw new Error(`Expected \`eventRetentionMs\` to be a number greater than 0, got ${opts.eventRetentionMs}`);
+    this.debounceMs = opts.debounceMs ?? 50;
+    this.batchSize = opts.batchSize ?? 500;
+    this.maxPendingEvents = opts.maxPendingEvents ?? 100_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Recomputes every workload, prunes old transitions, then starts the periodic prune (and the
+   * safety-net recompute). Resolves once the table is complete.
+   */
+  async start(): Promise<void> {
+    const full = () => this.recomputeAll().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'recomputing every workload status failed; retrying later'));
+    const prune = () => this.prune().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'pruning container events failed; retrying later'));
+    await this.recomputeAll().catch((err: unknown) => {
+      // Not fatal: changed workloads are still recomputed, a reader gets a status computed on
+      // demand, and the full recompute is retried until it succeeds once.
+      this.log.warn({ error: errMessage(err) }, 'recomputing every workload status at start failed; retrying');
+      const retry = (delay: number) => {
+        const t = setTimeout(() => {
+          if (this.stopped) return;
+          this.recomputeAll().catch(() => retry(Math.min(RETRY_MAX_MS, delay * 2)));
+        }, delay);
+        t.unref();
+      };
+      retry(RETRY_BASE_MS * 4);
+    });
+    await prune();
+    const pruneEvery = this.opts.pruneEveryMs ?? Math.min(3_600_000, Math.max(60_000, Math.floor(this.opts.eventRetentionMs / 10)));
+    this.intervals.push(setInterval(() => void prune(), pruneEvery).unref());
+    const fullEvery = this.opts.fullRecomputeEveryMs ?? 600_000;
+    if (fullEvery > 0) this.intervals.push(setInterval(() => void full(), fullEvery).unref());
+  }
+
+  /** ChangeSink: buffers committed transitions and schedules a flush. Never throws. */
+  rowsChanged(changes: readonly RowChange[]): void {
+    if (this.stopped) return;
+    for (const c of changes) {
+      this.dirty.add(c.workloadId);
+      if (c.from === c.to || this.lastTo.get(c.rowId) === c.to) continue;
+      if (this.lastTo.size >= MAX_REMEMBERED_ROWS) this.lastTo.clear();
+      this.lastTo.set(c.rowId, c.to);
+      this.pendingEvents.push(c);
+    }
+    this.trimPending();
+    this.schedule(this.debounceMs);
+  }
+
+  /** Writes everything buffered and recomputes the dirty workloads now; resolves when done (or failed). */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    return this.enqueue(() => this.doFlush());
+  }
+
+  /**
+   * Recomputes every workload in `workloads` (batched) and drops status rows of workloads that
+   * no longer exist. Serialised with flushes.
+   */
+  recomputeAll(): Promise<void> {
+    if (this.fullPending) return this.chain;
+    this.fullPending = true;
+    return this.enqueue(async () => {
+      this.fullPending = false;
+      const observed = await this.repo.observe('all');
+      await this.writeStatuses(observed);
+      await this.repo.deleteOrphanStatuses();
+      await this.refreshGauge();
+    });
+  }
+
+  /** Deletes transitions older than the retention (one statement). Returns how many. */
+  async prune(): Promise<number> {
+    const n = await this.repo.pruneEvents(this.now() - this.opts.eventRetentionMs);
+    if (n > 0) this.log.debug({ deleted: n }, 'pruned old container events');
+    return n;
+  }
+
+  /** Stops the timers, then writes what is buffered. Call before the database closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.intervals) clearInterval(t);
+    this.intervals.length = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.enqueue(() => this.doFlush());
+  }
+
+  // ---- read side (API) ----
+
+  async getStatus(workloadId: string): Promise<StoredStatus | undefined> {
+    const s = await this.repo.getStatus(workloadId);
+    if (s !== null) return s;
+    // The workload exists but was added after the last full recompute and none of its
+    // containers changed since: compute it now (stored, like any recompute).
+    await this.enqueue(() => this.recompute([workloadId]));
+    return (await this.repo.getStatus(workloadId)) ?? undefined;
+  }
+
+  async listEvents(workloadId: string, q: EventQuery): Promise<ContainerEventRecord[] | undefined> {
+    const [exists, events] = await Promise.all([this.repo.workloadExists(workloadId), this.repo.listEvents(workloadId, q)]);
+    return exists ? events : undefined;
+  }
+
+  listContainers(q: ContainerQuery): Promise<ContainerRecord[]> {
+    return this.repo.listContainers(q);
+  }
+
+  // ---- internals ----
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.enqueue(() => this.doFlush());
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  /** Runs `fn` after every earlier flush/recompute; never rejects the chain. */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doFlush(): Promise<void> {
+    const events = this.pendingEvents;
+    const dirty = this.dirty;
+    this.pendingEvents = [];
+    this.dirty = new Set();
+    if (events.length === 0 && dirty.size === 0) return;
+    let step = 'events';
+    try {
+      if (events.length > 0) await this.repo.insertEvents(events);
+      step = 'status';
+      if (dirty.size > 0) await this.recompute([...dirty]);
+      this.failures = 0;
+    } catch (err) {
+      // Keep the work: events not written yet go back in front, every dirty workload stays dirty.
+      if (step === 'events') this.pendingEvents = events.concat(this.pendingEvents);
+      for (const id of dirty) this.dirty.add(id);
+      this.trimPending();
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures++, 10));
+      this.log.warn({ error: errMessage(err), step, events: this.pendingEvents.length, workloads: this.dirty.size, retryInMs: delay }, 'writing workload status failed; retrying');
+      this.schedule(delay);
+    }
+  }
+
+  /** Recomputes these workloads: per batch one grouped SELECT and one upsert, then the gauge. */
+  private async recompute(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += this.batchSize) {
+      const batch = ids.slice(i, i + this.batchSize);
+      const observed = await this.repo.observe(batch);
+      await this.writeStatuses(observed);
+      const gone = batch.filter((id) => !observed.has(id));
+      if (gone.length > 0) await this.repo.deleteStatuses(gone);
+    }
+    await this.refreshGauge();
+  }
+
+  private async writeStatuses(observed: Awaited<ReturnType<StatusRepository['observe']>>): Promise<void> {
+    const at = this.now();
+    const out: StoredStatus[] = [];
+    for (const [workloadId, o] of observed) {
+      const next = computeStatus(o.observation, o.previous, at);
+      const gen = (o.previous?.observedGeneration ?? 0) + (statusChanged(o.previous, next) ? 1 : 0);
+      out.push({ workloadId, ...next, observedGeneration: gen, observedAt: at });
+    }
+    await this.repo.upsertStatuses(out, this.batchSize);
+  }
+
+  private async refreshGauge(): Promise<void> {
+    if (!this.gauge) return;
+    const counts = await this.repo.phaseCounts();
+    for (const phase of PHASES) this.gauge.set({ phase }, counts[phase] ?? 0);
+  }
+
+  private trimPending(): void {
+    const over = this.pendingEvents.length - this.maxPendingEvents;
+    if (over <= 0) return;
+    this.pendingEvents.splice(0, over);
+    this.log.warn({ dropped: over }, 'too many container events pending while the database is unavailable; dropped the oldest');
+  }
+}
+
+function errMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,314 @@
+import type { RowChange } from '../controller/changes.js';
+import { COUNT_KEYS, type Condition, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
+import { formatDbTime, parseDbTime, type Database } from './database.js';
+
+/** The part of {@link Database} this repository uses (tests wrap it to count statements). */
+export type Queryable = Pick<Database, 'query' | 'dialect'>;
+
+/** A `workload_status` row. */
+export interface StoredStatus extends WorkloadStatus {
+  workloadId: string;
+  observedGeneration: number;
+  /** ms since the epoch. */
+  observedAt: number;
+}
+
+/** What {@link StatusRepository.observe} returns per existing workload. */
+export interface Observed {
+  observation: WorkloadObservation;
+  previous: (WorkloadStatus & { observedGeneration: number }) | undefined;
+}
+
+/** A `container_events` row. */
+export interface ContainerEventRecord {
+  id: number;
+  rowId: string;
+  workloadId: string;
+  from: string | null;
+  to: string;
+  reason: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** A `containers` row as the API serves it (the observed columns and the timestamps). */
+export interface ContainerRecord {
+  id: string;
+  workloadId: string;
+  workloadKind: string;
+  role: string;
+  containerId: string;
+  imageRef: string;
+  host: string;
+  state: string;
+  port: number;
+  lastSeenAt: number | null;
+  createdAt: number | null;
+  updatedAt: number | null;
+}
+
+export interface ContainerQuery {
+  workload?: string;
+  state?: string;
+  host?: string;
+  /** Only rows whose ID sorts after this one. */
+  afterId?: string;
+  limit: number;
+}
+
+export interface EventQuery {
+  afterId?: number;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/** Bound parameters per statement (well under SQLite's 32766 and MySQL's 65535). */
+const MAX_PARAMS = 10_000;
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+const COUNT_COLUMNS = COUNT_KEYS.map((k) => `${k}_count`);
+const STATUS_COLUMNS = ['workload_id', 'phase', ...COUNT_COLUMNS, 'conditions', 'observed_generation', 'observed_at'];
+
+const UNBOUND_SQL = "CASE WHEN c.`container_id` = '' THEN 1 ELSE 0 END";
+/** Non-running (or unbound) rows form a group each, so their IDs can be named; running rows are counted. */
+const NAMED_ROW_SQL = "CASE WHEN c.`state` <> 'running' OR c.`container_id` = '' THEN c.`id` ELSE '' END";
+
+interface ObserveRaw {
+  workload_id: string;
+  state: string | null;
+  unbound: number | string;
+  row_id: string | null;
+  n: number | string;
+  phase: string | null;
+  conditions: string | null;
+  observed_generation: number | string | null;
+  [count: string]: unknown;
+}
+
+interface StatusRaw {
+  workload_id: string;
+  phase: string;
+  conditions: string;
+  observed_generation: number | string;
+  observed_at: unknown;
+  [count: string]: unknown;
+}
+
+function countsFrom(r: Record<string, unknown>): StatusCounts {
+  const c = {} as StatusCounts;
+  for (const k of COUNT_KEYS) c[k] = Number(r[`${k}_count`] ?? 0);
+  return c;
+}
+
+function parseConditions(raw: string | null): Condition[] {
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return Array.isArray(v) ? (v as Condition[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function toStored(r: StatusRaw): StoredStatus {
+  return {
+    workloadId: r.workload_id,
+    phase: r.phase as Phase,
+    counts: countsFrom(r),
+    conditions: parseConditions(r.conditions),
+    observedGeneration: Number(r.observed_generation),
+    observedAt: parseDbTime(r.observed_at) ?? 0,
+  };
+}
+
+/**
+ * Set-based access to `workload_status` and `container_events` (and read-only listing of
+ * `containers` for the API). Every write is one statement per batch, never one per row or
+ * workload.
+ */
+export class StatusRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /** Appends transitions: one multi-row INSERT per 1,000 changes. */
+  async insertEvents(changes: readonly RowChange[]): Promise<void> {
+    const cols = '`row_id`, `workload_id`, `from_state`, `to_state`, `reason`, `at`';
+    for (const batch of chunks(changes, Math.floor(MAX_PARAMS / 6))) {
+      const params: unknown[] = [];
+      for (const c of batch) params.push(c.rowId, c.workloadId, c.from, c.to, c.reason, formatDbTime(c.at));
+      await this.db.query(`INSERT INTO \`container_events\` (${cols}) VALUES ${batch.map(() => '(?,?,?,?,?,?)').join(',')}`, params);
+    }
+  }
+
+  /**
+   * Reads what status derivation needs for these workloads (or every workload when `ids` is
+   * `'all'`) in one grouped SELECT per chunk: row counts grouped by state and binding, the IDs
+   * of slots that are not running, and the previous status. Workloads absent from `workloads`
+   * are not in the result.
+   */
+  async observe(ids: readonly string[] | 'all'): Promise<Map<string, Observed>> {
+    const out = new Map<string, Observed>();
+    const run = async (where: string, params: unknown[]) => {
+      const sql =
+        'SELECT g.`workload_id`, g.`state`, g.`unbound`, g.`row_id`, g.`n`, s.`phase`, ' +
+        `${COUNT_COLUMNS.map((c) => `s.\`${c}\``).join(', ')}, s.\`conditions\`, s.\`observed_generation\` ` +
+        'FROM (' +
+        `SELECT w.\`id\` AS \`workload_id\`, c.\`state\` AS \`state\`, ${UNBOUND_SQL} AS \`unbound\`, ${NAMED_ROW_SQL} AS \`row_id\`, COUNT(c.\`id\`) AS \`n\` ` +
+        'FROM `workloads` w LEFT JOIN `containers` c ON c.`workload_id` = w.`id` ' +
+        `${where} GROUP BY w.\`id\`, c.\`state\`, ${UNBOUND_SQL}, ${NAMED_ROW_SQL}` +
+        ') g LEFT JOIN `workload_status` s ON s.`workload_id` = g.`workload_id`';
+      const { rows } = await this.db.query<ObserveRaw>(sql, params);
+      for (const r of rows) {
+        let o = out.get(r.workload_id);
+        if (!o) {
+          const previous = r.phase === null || r.phase === undefined ? undefined : { phase: r.phase as Phase, counts: countsFrom(r), conditions: parseConditions(r.conditions), observedGeneration: Number(r.observed_generation ?? 0) };
+          o = { observation: { groups: [], notRunning: [] }, previous };
+          out.set(r.workload_id, o);
+        }
+        const n = Number(r.n);
+        const unbound = Number(r.unbound) === 1;
+        (o.observation.groups as RowGroup[]).push({ state: r.state, unbound, n });
+        if (r.row_id) (o.observation.notRunning as NotRunningSlot[]).push({ rowId: r.row_id, state: unbound ? 'unbound' : (r.state ?? '') });
+      }
+    };
+    if (ids === 'all') await run('', []);
+    else for (const c of chunks([...new Set(ids)], MAX_PARAMS)) await run(`WHERE w.\`id\` IN (${c.map(() => '?').join(',')})`, c);
+    return out;
+  }
+
+  /** Writes statuses: one multi-row upsert per 500 workloads. */
+  async upsertStatuses(statuses: readonly StoredStatus[], batchSize = 500): Promise<void> {
+    const colList = STATUS_COLUMNS.map((c) => `\`${c}\``).join(', ');
+    const tuple = `(${STATUS_COLUMNS.map(() => '?').join(',')})`;
+    const updates = STATUS_COLUMNS.slice(1);
+    const onConflict =
+      this.db.dialect === 'mysql'
+        ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
+        : `ON CONFLICT(\`workload_id\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
+    const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS / STATUS_COLUMNS.length)));
+    for (const batch of chunks(statuses, size)) {
+      const params: unknown[] = [];
+      for (const s of batch) {
+        params.push(s.workloadId, s.phase, ...COUNT_KEYS.map((k) => s.counts[k]), JSON.stringify(s.conditions), s.observedGeneration, formatDbTime(s.observedAt));
+      }
+      await this.db.query(`INSERT INTO \`workload_status\` (${colList}) VALUES ${batch.map(() => tuple).join(',')} ${onConflict}`, params);
+    }
+  }
+
+  /** Removes status rows of these workloads (they left `workloads`). */
+  async deleteStatuses(ids: readonly string[]): Promise<number> {
+    let n = 0;
+    for (const c of chunks(ids, MAX_PARAMS)) n += (await this.db.query(`DELETE FROM \`workload_status\` WHERE \`workload_id\` IN (${c.map(() => '?').join(',')})`, c)).affected;
+    return n;
+  }
+
+  /** Removes status rows whose workload no longer exists (one statement). */
+  async deleteOrphanStatuses(): Promise<number> {
+    return (await this.db.query('DELETE FROM `workload_status` WHERE `workload_id` NOT IN (SELECT `id` FROM `workloads`)')).affected;
+  }
+
+  /** Workloads per phase, from the status table (one grouped SELECT). */
+  async phaseCounts(): Promise<Record<string, number>> {
+    const { rows } = await this.db.query<{ phase: string; n: number | string }>('SELECT `phase`, COUNT(*) AS `n` FROM `workload_status` GROUP BY `phase`');
+    return Object.fromEntries(rows.map((r) => [r.phase, Number(r.n)]));
+  }
+
+  /** Deletes transitions older than `before` (ms); one statement. */
+  async pruneEvents(before: number): Promise<number> {
+    return (await this.db.query('DELETE FROM `container_events` WHERE `at` < ?', [formatDbTime(before)])).affected;
+  }
+
+  /** Whether the workload exists in `workloads`. */
+  async workloadExists(id: string): Promise<boolean> {
+    const { rows } = await this.db.query('SELECT 1 AS `ok` FROM `workloads` WHERE `id` = ?', [id]);
+    return rows.length > 0;
+  }
+
+  /**
+   * The stored status of one workload: `undefined` when the workload does not exist, `null`
+   * when it exists but no status was computed yet.
+   */
+  async getStatus(id: string): Promise<StoredStatus | null | undefined> {
+    const { rows } = await this.db.query<StatusRaw & { wid: string }>(
+      `SELECT w.\`id\` AS \`wid\`, s.\`workload_id\`, s.\`phase\`, ${COUNT_COLUMNS.map((c) => `s.\`${c}\``).join(', ')}, s.\`conditions\`, s.\`observed_generation\`, s.\`observed_at\` ` +
+        'FROM `workloads` w LEFT JOIN `workload_status` s ON s.`workload_id` = w.`id` WHERE w.`id` = ?',
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    if (r.workload_id === null || r.workload_id === undefined) return null;
+    return toStored(r);
+  }
+
+  /** Every status row (tests, diagnostics). */
+  async listStatuses(): Promise<StoredStatus[]> {
+    const { rows } = await this.db.query<StatusRaw>(`SELECT ${STATUS_COLUMNS.map((c) => `\`${c}\``).join(', ')} FROM \`workload_status\` ORDER BY \`workload_id\``);
+    return rows.map(toStored);
+  }
+
+  /** One page of a workload's transitions, keyed by event ID (stable under inserts and prunes). */
+  async listEvents(workloadId: string, q: EventQuery): Promise<ContainerEventRecord[]> {
+    const params: unknown[] = [workloadId];
+    let where = '`workload_id` = ?';
+    if (q.afterId !== undefined) {
+      where += q.order === 'asc' ? ' AND `id` > ?' : ' AND `id` < ?';
+      params.push(q.afterId);
+    }
+    const limit = Math.max(1, Math.floor(q.limit));
+    const { rows } = await this.db.query<{ id: number | string; row_id: string; workload_id: string; from_state: string | null; to_state: string; reason: string; at: unknown }>(
+      `SELECT \`id\`, \`row_id\`, \`workload_id\`, \`from_state\`, \`to_state\`, \`reason\`, \`at\` FROM \`container_events\` WHERE ${where} ORDER BY \`id\` ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${limit}`,
+      params,
+    );
+    return rows.map((r) => ({ id: Number(r.id), rowId: r.row_id, workloadId: r.workload_id, from: r.from_state, to: r.to_state, reason: r.reason, at: parseDbTime(r.at) ?? 0 }));
+  }
+
+  /** Every transition, oldest first (tests, diagnostics). */
+  async allEvents(): Promise<ContainerEventRecord[]> {
+    const { rows } = await this.db.query<{ id: number | string; row_id: string; workload_id: string; from_state: string | null; to_state: string; reason: string; at: unknown }>(
+      'SELECT `id`, `row_id`, `workload_id`, `from_state`, `to_state`, `reason`, `at` FROM `container_events` ORDER BY `id`',
+    );
+    return rows.map((r) => ({ id: Number(r.id), rowId: r.row_id, workloadId: r.workload_id, from: r.from_state, to: r.to_state, reason: r.reason, at: parseDbTime(r.at) ?? 0 }));
+  }
+
+  /**
+   * One page of `containers`, ordered by row ID (the primary key, so the order is total and a
+   * row never appears on two pages while it exists). Filters are exact matches.
+   */
+  async listContainers(q: ContainerQuery): Promise<ContainerRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, v] of [['workload_id', q.workload], ['state', q.state], ['host', q.host]] as const) {
+      if (v === undefined) continue;
+      where.push(`\`${col}\` = ?`);
+      params.push(v);
+    }
+    if (q.afterId !== undefined) {
+      where.push('`id` > ?');
+      params.push(q.afterId);
+    }
+    const limit = Math.max(1, Math.floor(q.limit));
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      'SELECT `id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port`, `last_seen_at`, `created_at`, `updated_at` FROM `containers`' +
+        `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY \`id\` LIMIT ${limit}`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      workloadId: String(r.workload_id),
+      workloadKind: String(r.workload_kind),
+      role: String(r.role),
+      containerId: String(r.container_id),
+      imageRef: String(r.image_ref),
+      host: String(r.host),
+      state: String(r.state),
+      port: Number(r.port),
+      lastSeenAt: parseDbTime(r.last_seen_at) ?? null,
+      createdAt: parseDbTime(r.created_at) ?? null,
+      updatedAt: parseDbTime(r.updated_at) ?? null,
+    }));
+  }
+}
