@@ -61,6 +61,7 @@ export class App {
   private resync: Resync | undefined;
   private elector: LeaderElector | undefined;
   private readonly stopping: Promise<void>[] = [];
+  private term = 0;
   /** Receives committed row transitions (workload status); replaced by the status service. */
   changeSink: ChangeSink = noopChangeSink;
   private readonly abort = new AbortController();
@@ -142,9 +143,13 @@ export class App {
       {
         onStartedLeading: () => {
           this.metrics.leader.set(1);
-          this.pipeline = this.startPipeline(db, () => elector.canWrite());
+          // A pipeline writes only during its own leadership term: one still draining from an
+          // earlier term must not write once leadership comes back.
+          const term = ++this.term;
+          this.pipeline = this.startPipeline(db, () => this.term === term && elector.canWrite());
         },
         onStoppedLeading: () => {
+          this.term++;
           this.metrics.leader.set(0);
           this.health.standby();
           const p = this.pipeline;

@@ -78,7 +78,7 @@ export function openApiDocument(): Schema {
           operationId: 'getWorkloadStatus',
           summary: 'Desired vs observed for one workload: phase, conditions, counts.',
           parameters: [workloadIdParam],
-          responses: { '200': { description: 'The status.', content: { 'application/json': { schema: ref('WorkloadStatus') } } }, ...errorResponses([401, 404, 503]) },
+          responses: { '200': { description: 'The status.', content: { 'application/json': { schema: ref('WorkloadStatus') } } }, ...errorResponses([400, 401, 404, 503]) },
         },
       },
       '/v1/workloads/{id}/events': {

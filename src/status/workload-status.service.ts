@@ -65,6 +65,8 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
   private chain: Promise<void> = Promise.resolve();
   private failures = 0;
   private fullPending = false;
+  private started = false;
+  /** Changes are ignored after {@link stop} until the next {@link start}. */
   private stopped = false;
   private readonly debounceMs: number;
   private readonly batchSize: number;
@@ -86,9 +88,14 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
 
   /**
    * Recomputes every workload, prunes old transitions, then starts the periodic prune (and the
-   * safety-net recompute). Resolves once the table is complete.
+   * safety-net recompute) and accepts changes. Resolves once the table is complete (a failure is
+   * logged and retried in the background, never thrown). May be called again after {@link stop}
+   * (a new leadership term); a call while started does nothing.
    */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stopped = false;
     const full = () => this.recomputeAll().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'recomputing every workload status failed; retrying later'));
     const prune = () => this.prune().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'pruning container events failed; retrying later'));
     await this.recomputeAll().catch((err: unknown) => {
@@ -97,7 +104,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
       this.log.warn({ error: errMessage(err) }, 'recomputing every workload status at start failed; retrying');
       const retry = (delay: number) => {
         const t = setTimeout(() => {
-          if (this.stopped) return;
+          if (!this.started) return;
           this.recomputeAll().catch(() => retry(Math.min(RETRY_MAX_MS, delay * 2)));
         }, delay);
         t.unref();
@@ -157,8 +164,12 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     return n;
   }
 
-  /** Stops the timers, then writes what is buffered. Call before the database closes. */
+  /**
+   * Stops the timers and the intake of changes, then writes what is buffered. Call before the
+   * database closes. The read side keeps working.
+   */
   async stop(): Promise<void> {
+    this.started = false;
     this.stopped = true;
     for (const t of this.intervals) clearInterval(t);
     this.intervals.length = 0;
