@@ -376,6 +376,80 @@ describe('DockerSimulator conformance with a real Docker engine', function () {
     });
   }
 
+  describe('lifecycle event sequences', () => {
+    /** Collects events of one stream until `count` arrived or the timeout. */
+    async function collect(docker: Docker, filters: Json, act: () => Promise<void>, count: number): Promise<Json[]> {
+      const events: Json[] = [];
+      const stream = (await docker.getEvents({ filters })) as NodeJS.ReadableStream;
+      let buf = '';
+      stream.on('data', (c: Buffer) => {
+        buf += c.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim()) events.push(JSON.parse(line));
+        }
+      });
+      stream.on('error', () => undefined);
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        await act();
+        const t0 = Date.now();
+        while (events.length < count && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 200)); // anything extra would show up as a mismatch
+      } finally {
+        (stream as unknown as { destroy(): void }).destroy();
+      }
+      return events;
+    }
+
+    it('pause, unpause, stop, start, restart, kill and rm emit the same actions and attribute keys', async () => {
+      const name = `conf-life-${token}`;
+      const labels = { ...tag, 'tinyforge.managed': 'true' };
+      const id = await d.runContainer({ name, labels, cmd: ['sleep', '3600'] });
+      realIds.set('life', id);
+      const filters = { type: ['container'], container: [id] };
+      const realEv = await collect(
+        real,
+        filters,
+        async () => {
+          for (const args of [['pause'], ['unpause'], ['stop', '-t', '5'], ['start'], ['restart', '-t', '5'], ['kill'], ['rm']]) await d.docker([...args, id]);
+          realIds.delete('life');
+        },
+        // pause unpause | kill die stop | start | kill die stop start restart | kill die | destroy
+        14,
+      );
+      const sim = await DockerSimulator.start({ apiVersion: realApi });
+      try {
+        const simDocker = new Docker({ socketPath: sim.socketPath });
+        const c = sim.add({ name, labels, image: d.image, networkMode: 'none', env: null, cmd: ['sleep', '3600'] });
+        const simEv = await collect(
+          simDocker,
+          { type: ['container'], container: [c.id] },
+          async () => {
+            sim.setState(c.id, 'paused');
+            sim.setState(c.id, 'running');
+            sim.setState(c.id, 'exited', { via: 'stop', exitCode: 143 });
+            sim.setState(c.id, 'running');
+            sim.restart(c.id, { exitCode: 143 });
+            sim.setState(c.id, 'exited', { via: 'kill' });
+            sim.remove(c.id);
+          },
+          14,
+        );
+        const summary = (evs: Json[]) =>
+          evs.map((e) => `${e.Action}(${Object.keys(e.Actor.Attributes).filter((k) => !(k in labels) && k !== 'image' && k !== 'name' && k !== 'execDuration').join(',')})`);
+        expect(summary(simEv)).to.deep.equal(summary(realEv));
+        expect(realEv.filter((e) => e.Action === 'die').map((e) => e.Actor.Attributes.exitCode)).to.deep.equal(
+          simEv.filter((e) => e.Action === 'die').map((e) => e.Actor.Attributes.exitCode),
+        );
+      } finally {
+        await sim.stop();
+      }
+    });
+  });
+
   it('the simulator reproduces the published-ports shapes recorded from a real 20.10 daemon', async () => {
     const sim = await DockerSimulator.start({ apiVersion: '1.41' });
     try {

@@ -273,6 +273,15 @@ describe('DockerSimulator (through dockerode)', function () {
       expect(doc.NetworkSettings.Ports).to.deep.equal({});
     });
 
+    it('answers 400 for an ambiguous id prefix', async () => {
+      sim.add({ id: 'abc1' + '0'.repeat(60), name: 'one' });
+      sim.add({ id: 'abc2' + '0'.repeat(60), name: 'two' });
+      const res = await rawGet(sim.socketPath, '/containers/abc/json');
+      expect(res.status).to.equal(400);
+      expect(JSON.parse(res.body).message).to.equal('Multiple IDs found with provided prefix: abc');
+      expect(JSON.parse((await rawGet(sim.socketPath, '/containers/abc2/json')).body).Name).to.equal('/two');
+    });
+
     it('answers 404 with the daemon message for unknown containers', async () => {
       sim.add({ name: 'exists' });
       try {
@@ -374,6 +383,31 @@ describe('DockerSimulator (through dockerode)', function () {
       expect(col.unparsable).to.deep.equal(['this is not json']);
       expect(col.events[0]!.Action).to.equal('start');
       col.destroy();
+    });
+  });
+
+  describe('slow event consumers', () => {
+    it('drops events for a stream whose client stops reading, instead of buffering without bound', async () => {
+      const small = await DockerSimulator.start({ eventBufferBytes: 64 * 1024 });
+      try {
+        let received = 0;
+        const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+          const req = http.request({ socketPath: small.socketPath, path: '/events', agent: false }, resolve);
+          req.on('error', reject);
+          req.end();
+        });
+        res.on('data', (c: Buffer) => (received += c.length));
+        while (small.openEventStreams() === 0) await new Promise((r) => setTimeout(r, 5));
+        res.pause();
+        const c = small.add({ name: 'noisy' });
+        for (let i = 0; i < 20_000; i++) small.emit('health_status: healthy', c.id);
+        expect(small.droppedEvents).to.be.above(0);
+        res.resume();
+        res.destroy();
+        expect(received).to.be.below(20_000 * 300);
+      } finally {
+        await small.stop();
+      }
     });
   });
 

@@ -95,6 +95,8 @@ export interface DockerSimulatorOptions {
   networkEvents?: boolean;
   /** How many past events are kept for `since` replays (real daemon: 256). */
   eventHistory?: number;
+  /** Per-stream limit of unsent event bytes; beyond it events are dropped for that stream (default 16 MiB). */
+  eventBufferBytes?: number;
   /** How many recent requests `requests` keeps (default 1000). */
   requestHistory?: number;
 }
@@ -198,12 +200,22 @@ function goJson(v: unknown): string {
   const j = JSON.stringify(v);
   return HTML_CHARS.test(j) ? goEscape(j) : j;
 }
+/** JSON of label keys (a small, repetitive set), bounded. */
+const keyJsonCache = new Map<string, string>();
+function keyJson(k: string): string {
+  let j = keyJsonCache.get(k);
+  if (j === undefined) {
+    if (keyJsonCache.size >= 10_000) keyJsonCache.clear();
+    keyJsonCache.set(k, (j = gs(k)));
+  }
+  return j;
+}
 /** A string map (keys already sorted) as Go writes map[string]string. */
 function mapJson(m: Record<string, string>): string {
   let out = '{';
   let first = true;
   for (const k in m) {
-    out += (first ? '' : ',') + gs(k) + ':' + gs(m[k]!);
+    out += (first ? '' : ',') + keyJson(k) + ':' + gs(m[k]!);
     first = false;
   }
   return out + '}';
@@ -314,6 +326,13 @@ const IMAGES: Record<string, string> = {
   worker: 'ghcr.io/tinyforge/worker:1.4.2',
 };
 
+const composeImageHashes = new Map<string, string>();
+function composeImageHash(role: string): string {
+  let h = composeImageHashes.get(role);
+  if (!h) composeImageHashes.set(role, (h = 'sha256:' + sha256hex(IMAGES[role] ?? role)));
+  return h;
+}
+
 /**
  * Default factory: containers that look like Tinyforge's. Index i maps deterministically to a workload
  * (`wl-<n>`), its kind and role; stacks get docker compose labels; web roles publish a port.
@@ -324,29 +343,29 @@ export function tinyforgeContainer(i: number): Partial<SimContainer> {
   const workload = Math.floor(i / 3);
   const role = roles[workload % roles.length]!;
   const wid = `wl-${String(workload).padStart(6, '0')}`;
-  const labels: Record<string, string> = {
-    'tinyforge.managed': 'true',
-    'tinyforge.workload.id': wid,
-    'tinyforge.workload.kind': kind,
-    'tinyforge.role': role,
-  };
+  // keys inserted in sorted order (Go's map order), so populate() can keep the object as is
+  const labels: Record<string, string> = {};
   let name: string;
   if (kind === 'stack') {
     const project = `tinyforge-${wid}`;
-    labels['com.docker.compose.project'] = project;
-    labels['com.docker.compose.service'] = role;
-    labels['com.docker.compose.container-number'] = '1';
-    labels['com.docker.compose.oneoff'] = 'False';
-    labels['com.docker.compose.version'] = '2.29.7';
     labels['com.docker.compose.config-hash'] = sha256hex(`${project}/${role}`);
-    labels['com.docker.compose.project.working_dir'] = `/var/lib/tinyforge/stacks/${wid}`;
-    labels['com.docker.compose.project.config_files'] = `/var/lib/tinyforge/stacks/${wid}/compose.yaml`;
-    labels['com.docker.compose.image'] = 'sha256:' + sha256hex(IMAGES[role] ?? role);
+    labels['com.docker.compose.container-number'] = '1';
     labels['com.docker.compose.depends_on'] = '';
+    labels['com.docker.compose.image'] = composeImageHash(role);
+    labels['com.docker.compose.oneoff'] = 'False';
+    labels['com.docker.compose.project'] = project;
+    labels['com.docker.compose.project.config_files'] = `/var/lib/tinyforge/stacks/${wid}/compose.yaml`;
+    labels['com.docker.compose.project.working_dir'] = `/var/lib/tinyforge/stacks/${wid}`;
+    labels['com.docker.compose.service'] = role;
+    labels['com.docker.compose.version'] = '2.29.7';
     name = `${project}-${role}-1`;
   } else {
     name = `tf-${kind}-${wid}-${role}-${i}`;
   }
+  labels['tinyforge.managed'] = 'true';
+  labels['tinyforge.role'] = role;
+  labels['tinyforge.workload.id'] = wid;
+  labels['tinyforge.workload.kind'] = kind;
   const ports: SimPort[] =
     role === 'web' || role === 'app'
       ? [{ privatePort: role === 'app' ? 3000 : 80, publicPort: 20000 + (i % 40000), type: 'tcp' }]
@@ -363,6 +382,7 @@ export function tinyforgeContainer(i: number): Partial<SimContainer> {
     labels,
     ports,
     state,
+    exitCode: state === 'exited' ? [0, 137, 1][i % 3]! : 0,
     cmd: role === 'db' ? ['mysqld'] : role === 'cache' ? ['redis-server'] : role === 'web' ? ['nginx', '-g', 'daemon off;'] : ['node', 'server.js'],
     restartPolicy: 'unless-stopped',
     aliases: kind === 'stack' ? [name, role] : null,
@@ -497,7 +517,11 @@ export class DockerSimulator {
   private readonly networkEvents: boolean;
   private lastNs = 0n;
   private ipCounter = 2;
-  private nameCounter = 0;
+  /** Next index handed to factories (populate, churn): monotonic, so generated names and workloads never repeat. */
+  private factoryIndex = 0;
+  private readonly eventBufferLimit: number;
+  /** Events not delivered to a stream whose client does not read (the daemon drops them for slow subscribers too). */
+  droppedEvents = 0;
   private listening = false;
   private readonly daemonId: string;
 
@@ -508,6 +532,7 @@ export class DockerSimulator {
     this.historyMax = opts.eventHistory ?? 256;
     this.reqMax = opts.requestHistory ?? 1000;
     this.networkEvents = opts.networkEvents ?? false;
+    this.eventBufferLimit = opts.eventBufferBytes ?? 16 * 1024 * 1024;
     this.daemonId = sha256hex(socketPath).slice(0, 36);
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 0; // like Go's server: idle keep-alive connections are not timed out
@@ -579,7 +604,7 @@ export class DockerSimulator {
   /** Adds a container; emits `create`, then the events that bring it to its state (`start` if running...). */
   add(c: SimContainerInput = {}): SimContainer {
     const target = c.state ?? 'running';
-    const rec = this.makeRec({ ...c, state: 'created', startedAt: 0, finishedAt: 0 });
+    const rec = this.makeRec(c, false, { id: c.id ?? hex64(), state: 'created', created: c.created ?? Math.floor(nowMs() / 1000), startedAt: 0, finishedAt: 0 });
     this.insert(rec);
     this.event('create', rec);
     if (target !== 'created') this.transition(rec.id, target, { exitCode: c.exitCode });
@@ -594,10 +619,10 @@ export class DockerSimulator {
     this.transition(r.id, state, opts);
   }
 
-  /** `docker restart`: kill, die, stop, start, restart. */
-  restart(ref: string): void {
+  /** `docker restart`: kill, die, stop, start, restart (exitCode of the die: default 0, a process killed by SIGTERM shows 143). */
+  restart(ref: string, opts: { exitCode?: number } = {}): void {
     const r = this.mustLookup(ref);
-    if (isUp(r.state)) this.transition(r.id, 'exited', { via: 'stop', exitCode: 0 });
+    if (isUp(r.state)) this.transition(r.id, 'exited', { via: 'stop', exitCode: opts.exitCode ?? 0 });
     this.transition(r.id, 'running', {});
     this.event('restart', this.byId.get(r.id)!);
   }
@@ -642,24 +667,24 @@ export class DockerSimulator {
   populate(n: number, make: (i: number) => Partial<SimContainer> = tinyforgeContainer): void {
     const ids = randomBytes(32 * n).toString('hex');
     const now = nowMs();
-    const base = this.byId.size;
+    const step = Math.min(1000, 86_400_000 / Math.max(1, n));
     for (let i = 0; i < n; i++) {
-      const spec = make(base + i);
+      const spec = make(this.factoryIndex++);
       const state = spec.state ?? 'running';
       if (spec.id !== undefined && !/^[0-9a-f]{64}$/.test(spec.id)) throw new Error(`container id must be 64 hex chars: ${spec.id}`);
       const id = spec.id ?? ids.slice(i * 64, i * 64 + 64);
-      const ageMs = ((i * 7919) % 86_400) * 1000 + 1000; // spread creation over the last day
+      // creation spread over the last day, increasing with i (the list is newest first, like the daemon's)
+      const ageMs = 1000 + (n - 1 - i) * step;
       const createdMs = now - ageMs;
       const started = state === 'created' ? 0 : createdMs + 500;
-      const finished = state === 'exited' || state === 'dead' || state === 'restarting' ? Math.min(now - 100, started + ageMs / 2) : 0;
-      const rec = this.makeRec({
-        ...spec,
+      const finished = state === 'exited' || state === 'dead' || state === 'restarting' ? started + (ageMs - 500) * ((i % 10) / 10) : 0;
+      const rec = this.makeRec(spec, true, {
         id,
         state,
         created: spec.created ?? Math.floor(createdMs / 1000),
         startedAt: spec.startedAt ?? started,
         finishedAt: spec.finishedAt ?? finished,
-      }, true);
+      });
       this.insert(rec);
     }
   }
@@ -679,7 +704,7 @@ export class DockerSimulator {
       while (budget >= 1) {
         budget -= 1;
         const x = Math.random() * total;
-        if (x < mix.create || this.byId.size === 0) this.add(this.uniqueName(make(this.nameCounter++)));
+        if (x < mix.create || this.byId.size === 0) this.add(this.uniqueName(make(this.factoryIndex++)));
         else if (x < mix.create + mix.stateChange) this.flip(this.randomId()!);
         else this.remove(this.randomId()!);
       }
@@ -707,7 +732,7 @@ export class DockerSimulator {
       if (Math.random() < 0.8) this.flip(id);
       else {
         this.remove(id);
-        this.add(this.uniqueName(make(this.nameCounter++)));
+        this.add(this.uniqueName(make(this.factoryIndex++)));
       }
     }
     return n;
@@ -758,24 +783,27 @@ export class DockerSimulator {
   // Container records
   // ----------------------------------------------------------------------------------------------------------
 
-  /** `owned`: populate() path, the input objects (labels, ports) are taken over instead of copied. */
-  private makeRec(c: SimContainerInput, owned = false): Rec {
-    const id = c.id ?? hex64();
+  /**
+   * `owned`: populate() path, the input objects (labels, ports) are taken over instead of copied.
+   * (No object spread here: V8 makes `{...spec, more}` objects slow, which showed at 100k containers.)
+   */
+  private makeRec(c: SimContainerInput, owned: boolean, ov: Pick<SimContainer, 'id' | 'state' | 'created' | 'startedAt' | 'finishedAt'>): Rec {
+    const id = ov.id;
     if (!owned && c.id !== undefined && !/^[0-9a-f]{64}$/.test(id)) throw new Error(`container id must be 64 hex chars: ${id}`);
     if (this.byId.has(id)) throw new Error(`duplicate container id ${id}`);
     let name = c.name ?? `sim_${id.slice(0, 12)}`;
     if (name.charCodeAt(0) === 47) name = name.slice(1);
     if (this.byName.has(name)) throw new Error(`Conflict. The container name "/${name}" is already in use`);
     const image = c.image ?? 'busybox:latest';
-    const now = nowMs();
-    return {
+    const ipIndex = this.ipCounter++;
+    const rec: Rec = {
       id,
       name,
       image,
-      state: c.state ?? 'running',
+      state: ov.state,
       labels: owned ? sortedOrSame(c.labels) : sortedObject(c.labels),
-      ports: owned ? (c.ports ?? []) : (c.ports ?? []).map((p) => ({ ...p })),
-      created: c.created ?? Math.floor(now / 1000),
+      ports: owned ? (c.ports ?? []) : (c.ports ?? []).map((p) => Object.assign({}, p)),
+      created: ov.created,
       imageId: c.imageId ?? this.imageIdFor(image),
       cmd: c.cmd ?? ['sleep', 'infinity'],
       entrypoint: c.entrypoint ?? null,
@@ -783,16 +811,17 @@ export class DockerSimulator {
       networkMode: c.networkMode ?? 'tinyforge',
       aliases: c.aliases ?? null,
       exitCode: c.exitCode ?? 0,
-      startedAt: c.startedAt ?? 0,
-      finishedAt: c.finishedAt ?? 0,
+      startedAt: ov.startedAt,
+      finishedAt: ov.finishedAt,
       health: c.health ?? null,
       restartPolicy: c.restartPolicy ?? 'no',
       restartCount: c.restartCount ?? 0,
-      pid: c.pid ?? (runningFlag(c.state ?? 'running') ? 1000 + (this.ipCounter % 4_000_000) : 0),
+      pid: c.pid ?? (runningFlag(ov.state) ? 1000 + (ipIndex % 4_000_000) : 0),
       error: c.error ?? '',
       oomKilled: c.oomKilled ?? false,
-      ipIndex: this.ipCounter++,
+      ipIndex,
     };
+    return rec;
   }
 
   private publicCopy(r: Rec): SimContainer {
@@ -823,7 +852,7 @@ export class DockerSimulator {
   }
 
   private replace(r: Rec, patch: Partial<SimContainer>): Rec {
-    const next: Rec = { ...r, ...patch, id: r.id, ipIndex: r.ipIndex };
+    const next = Object.assign({}, r, patch) as Rec;
     this.byId.set(r.id, next);
     return next;
   }
@@ -993,7 +1022,7 @@ export class DockerSimulator {
   }
 
   private event(action: string, r: Rec, extra: Record<string, string> = {}): void {
-    this.rawEvent('container', action, r.id, r.name, r.image, { ...r.labels, ...extra, image: r.image, name: r.name });
+    this.rawEvent('container', action, r.id, r.name, r.image, Object.assign({}, r.labels, extra, { image: r.image, name: r.name }));
   }
 
   private networkEvent(action: 'connect' | 'disconnect', r: Rec): void {
@@ -1022,7 +1051,9 @@ export class DockerSimulator {
     if (this.history.length > this.historyMax * 2) this.history.splice(0, this.history.length - this.historyMax);
     for (const s of this.streams) {
       if (s.untilNs !== null && e.ns > s.untilNs) continue;
-      if (s.filter(e)) s.res.write(e.line);
+      if (!s.filter(e)) continue;
+      if (s.res.writableLength > this.eventBufferLimit) this.droppedEvents++;
+      else s.res.write(e.line);
     }
   }
 
