@@ -19,7 +19,7 @@ test: build
 
 ## Pure logic only: no servers.
 unit: build
-	$(MOCHA) 'dist/spec/controller/**/*.spec.js' 'dist/spec/docker/parsing.spec.js'
+	$(MOCHA) 'dist/spec/controller/**/*.spec.js' 'dist/spec/docker/parsing.spec.js' 'dist/spec/metrics.spec.js'
 
 integration: build
 	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js'

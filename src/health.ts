@@ -48,13 +48,31 @@ export class HealthState implements PassObserver {
     return this.lastSuccessAt;
   }
 
-  /** Pauses the staleness clock (a standby replica does not run passes and is still live). */
-  standby(): void {
-    this.lastSuccessAt = this.now();
+  private standbyTickAt: number | undefined;
+
+  /**
+   * A standby replica runs no passes; it is live while its election loop keeps ticking. Call on
+   * every election attempt while not leading; `leading` ends standby (passes count again, with
+   * the staleness clock restarted).
+   */
+  electionTick(leading: boolean): void {
+    if (leading) {
+      if (this.standbyTickAt !== undefined) this.lastSuccessAt = this.now();
+      this.standbyTickAt = undefined;
+    } else this.standbyTickAt = this.now();
+  }
+
+  isStandby(): boolean {
+    return this.standbyTickAt !== undefined;
   }
 
   liveness(): Probe {
     const now = this.now();
+    if (this.standbyTickAt !== undefined) {
+      const age = now - this.standbyTickAt;
+      if (age > this.maxPassAgeMs) return { ok: false, reason: `standby, but the election loop has not ticked for ${Math.round(age / 1000)}s (threshold ${this.maxPassAgeMs / 1000}s)` };
+      return { ok: true, reason: 'standby: another replica holds the lease for this host' };
+    }
     if (this.passStartedAt !== undefined && now - this.passStartedAt > this.maxPassAgeMs) {
       return { ok: false, reason: `a resync pass has been running for ${Math.round((now - this.passStartedAt) / 1000)}s (threshold ${this.maxPassAgeMs / 1000}s): the loop looks wedged` };
     }

@@ -12,7 +12,7 @@ import { ObservedCache } from './controller/observed-cache.js';
 import { ExponentialFailureRateLimiter } from './controller/rate-limiter.js';
 import { Resync, type PassReport } from './controller/resync.js';
 import { RowIndex } from './controller/row-index.js';
-import { WorkQueue } from './controller/workqueue.js';
+import { WorkQueue, type QueueMetrics } from './controller/workqueue.js';
 import { DockerClient } from './docker/docker.client.js';
 import { EventWatcher, sleep, type BackoffOptions } from './docker/event-watcher.js';
 import { actionLabel, isRelevantAction, type ContainerEvent } from './docker/events.js';
@@ -62,6 +62,8 @@ export class App {
   private elector: LeaderElector | undefined;
   private readonly stopping: Promise<void>[] = [];
   private term = 0;
+  private queue: WorkQueue<string> | undefined;
+  private readonly queueMetrics: QueueMetrics;
   /** Receives committed row transitions (workload status); replaced by the status service. */
   changeSink: ChangeSink = noopChangeSink;
   private readonly abort = new AbortController();
@@ -77,6 +79,12 @@ export class App {
     this.metrics.reconcileInterval.set(config.reconcileIntervalMs / 1000);
     this.metrics.leader.set(0);
     this.health = new HealthState(config.healthzMaxPassAgeMs);
+    // One `containers` queue series for the life of the app (also on a standby), fed by the
+    // queue of the current pipeline.
+    this.queueMetrics = this.metrics.queueMetrics('containers', {
+      unfinishedWorkSeconds: () => this.queue?.unfinishedWorkSeconds() ?? 0,
+      longestRunningProcessorSeconds: () => this.queue?.longestRunningProcessorSeconds() ?? 0,
+    });
     this.docker = new DockerClient(config.docker, { eventStreamIdleTimeoutMs: opts.eventStreamIdleTimeoutMs });
   }
 
@@ -130,7 +138,7 @@ export class App {
       this.pipeline = this.startPipeline(db, () => true);
       return;
     }
-    this.health.standby();
+    this.health.electionTick(false);
     const elector = new LeaderElector(
       new LeaseRepository(db),
       {
@@ -146,12 +154,14 @@ export class App {
           // A pipeline writes only during its own leadership term: one still draining from an
           // earlier term must not write once leadership comes back.
           const term = ++this.term;
+          this.health.electionTick(true);
           this.pipeline = this.startPipeline(db, () => this.term === term && elector.canWrite());
         },
+        onAttempt: (leading) => this.health.electionTick(leading),
         onStoppedLeading: () => {
           this.term++;
           this.metrics.leader.set(0);
-          this.health.standby();
+          this.health.electionTick(false);
           const p = this.pipeline;
           this.pipeline = undefined;
           if (p) this.stopping.push(p.stop());
@@ -183,10 +193,8 @@ export class App {
         missingMarked: (n) => this.metrics.missingMarks.inc(n),
       },
     });
-    const queue: WorkQueue<string> = new WorkQueue<string>(
-      new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs),
-      this.metrics.queueMetrics('containers', { unfinishedWorkSeconds: () => queue.unfinishedWorkSeconds(), longestRunningProcessorSeconds: () => queue.longestRunningProcessorSeconds() }),
-    );
+    const queue = new WorkQueue<string>(new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), this.queueMetrics);
+    this.queue = queue;
     const changes = this.changeSink;
     const handler = new ContainerHandler(cfg.hostName, this.docker, observed, desired, rows, writer, this.metrics, this.log, changes);
     const controller = new Controller(queue, handler, this.metrics, this.log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
@@ -250,6 +258,10 @@ export class App {
         await writer.idle();
         await Promise.allSettled(tasks);
         if (this.resync === resync) this.resync = undefined;
+        if (this.queue === queue) {
+          this.queue = undefined;
+          this.queueMetrics.depth(0);
+        }
       },
     };
   }

@@ -19,6 +19,8 @@ export interface LeaderCallbacks {
   onStartedLeading(): void;
   /** Called as soon as this replica may no longer write (deadline missed, lost, or stopping). */
   onStoppedLeading(): void;
+  /** Called after every acquire/renew attempt (liveness of the election loop). */
+  onAttempt?(leading: boolean): void;
 }
 
 /**
@@ -83,6 +85,7 @@ export class LeaderElector {
         // Renew refused outright: somebody else holds the lease now.
         this.stepDown('lease taken by another holder');
       }
+      this.callbacks.onAttempt?.(this.leading);
       // Holders renew every retry period; candidates retry with jitter (client-go: factor 1.2).
       const wait = this.leading ? this.cfg.retryPeriodMs : this.cfg.retryPeriodMs * (1 + this.random() * 0.2);
       await sleep(wait, signal);
