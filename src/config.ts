@@ -135,9 +135,13 @@ export function clampInterval(ms: number): number {
   return Math.min(ms, MAX_INTERVAL_MS);
 }
 
-/** Replaces the password of a URL-ish string so it can be logged. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)([^@]*)@/i, '$1***@');
+/**
+ * Replaces the password of every URL in `s` so it can be logged: up to the last `@` of the URL
+ * (a password may hold an unencoded `@`), stopping at quotes and spaces so it never runs past
+ * the URL in a JSON log line.
+ */
+export function redactUrl(s: string): string {
+  return s.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"']*:)[^\s"']*@/gi, '$1***@');
 }
 
 type Env = Record<string, string | undefined>;

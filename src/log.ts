@@ -1,12 +1,10 @@
 import { pino, type Logger as PinoLogger } from 'pino';
-import type { LogLevel } from './config.js';
+import { redactUrl, type LogLevel } from './config.js';
 
 export type Logger = Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'child'>;
 
 /** Strips a password from anything URL-shaped in a log line. */
-export function redactSecrets(s: string): string {
-  return s.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@');
-}
+export const redactSecrets = redactUrl;
 
 /** JSON logs on stdout (or `dest`); passwords in URLs and known secret fields are redacted. */
 export function createLogger(level: LogLevel, dest?: NodeJS.WritableStream): Logger {

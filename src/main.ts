@@ -62,6 +62,8 @@ export class App {
   private elector: LeaderElector | undefined;
   private readonly stopping: Promise<void>[] = [];
   private term = 0;
+  private readonly electorAbort = new AbortController();
+  private electorRun: Promise<void> | undefined;
   private queue: WorkQueue<string> | undefined;
   private readonly queueMetrics: QueueMetrics;
   /** Receives committed row transitions (workload status); replaced by the status service. */
@@ -170,7 +172,9 @@ export class App {
       this.log,
     );
     this.elector = elector;
-    this.tasks.push(elector.run(signal));
+    // Its own signal: on shutdown the elector keeps renewing until the pipeline has drained and
+    // flushed its writes, then it releases the lease.
+    this.electorRun = elector.run(this.electorAbort.signal);
   }
 
   /**
@@ -315,6 +319,8 @@ export class App {
       if (p) await p.stop();
       await Promise.allSettled(this.stopping);
       await Promise.allSettled(this.tasks);
+      this.electorAbort.abort();
+      await this.electorRun;
       if (this.elector) await this.elector.release();
       this.metrics.leader.set(this.config.leaderElection ? 0 : 1);
       await this.http?.close();

@@ -90,9 +90,8 @@ export class LeaderElector {
       const wait = this.leading ? this.cfg.retryPeriodMs : this.cfg.retryPeriodMs * (1 + this.random() * 0.2);
       await sleep(wait, signal);
     }
-    if (this.leading) {
-      this.stepDown('shutting down');
-    }
+    // Leadership ends with release() (graceful stop), which the owner calls once its writes are
+    // flushed; until then canWrite() keeps answering by the renew deadline.
   }
 
   /** Releases the lease (graceful shutdown), so a standby takes over without waiting for expiry. */

@@ -1,3 +1,5 @@
+import { NotLeaderError } from '../controller/errors.js';
+
 /** Where a reconcile failed: decides the error metric's reason and tells a bug from an outage. */
 export type FailureSource = 'docker' | 'database';
 
@@ -12,11 +14,11 @@ export class ExternalError extends Error {
   }
 }
 
-/** Runs `fn`, tagging any failure as coming from `source`. */
+/** Runs `fn`, tagging any failure as coming from `source` (a refused write stays what it is). */
 export async function tagged<T>(source: FailureSource, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw err instanceof ExternalError ? err : new ExternalError(source, err);
+    throw err instanceof ExternalError || err instanceof NotLeaderError ? err : new ExternalError(source, err);
   }
 }

@@ -112,6 +112,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
       retry(RETRY_BASE_MS * 4);
     });
     await prune();
+    if (!this.started) return; // stopped meanwhile
     const pruneEvery = this.opts.pruneEveryMs ?? Math.min(3_600_000, Math.max(60_000, Math.floor(this.opts.eventRetentionMs / 10)));
     this.intervals.push(setInterval(() => void prune(), pruneEvery).unref());
     const fullEvery = this.opts.fullRecomputeEveryMs ?? 600_000;
@@ -121,15 +122,19 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
   /** ChangeSink: buffers committed transitions and schedules a flush. Never throws. */
   rowsChanged(changes: readonly RowChange[]): void {
     if (this.stopped) return;
-    for (const c of changes) {
-      this.dirty.add(c.workloadId);
-      if (c.from === c.to || this.lastTo.get(c.rowId) === c.to) continue;
-      if (this.lastTo.size >= MAX_REMEMBERED_ROWS) this.lastTo.clear();
-      this.lastTo.set(c.rowId, c.to);
-      this.pendingEvents.push(c);
+    try {
+      for (const c of changes) {
+        this.dirty.add(c.workloadId);
+        if (c.from === c.to || this.lastTo.get(c.rowId) === c.to) continue;
+        if (this.lastTo.size >= MAX_REMEMBERED_ROWS) this.lastTo.clear();
+        this.lastTo.set(c.rowId, c.to);
+        this.pendingEvents.push(c);
+      }
+      this.trimPending();
+      this.schedule(this.debounceMs);
+    } catch (err) {
+      this.log.error({ error: errMessage(err) }, 'recording row changes failed');
     }
-    this.trimPending();
-    this.schedule(this.debounceMs);
   }
 
   /** Writes everything buffered and recomputes the dirty workloads now; resolves when done (or failed). */

@@ -32,8 +32,22 @@ export async function sqliteUpdatedAtTrigger(qr: QueryRunner, table: string, col
   );
 }
 
-/** MySQL table options: utf8mb4 throughout. */
+/**
+ * The exact, binary, no-pad utf8mb4 collation of this server: identifiers (row IDs, roles,
+ * Docker IDs, hosts) must compare byte for byte, as the controller's in-memory maps do. With a
+ * `_ci` or PAD SPACE collation `web`, `Web`, `wéb` and `web ` (and all emoji) are one key, and
+ * distinct containers would overwrite each other's row.
+ */
+export async function exactCollation(qr: QueryRunner): Promise<string> {
+  for (const c of ['utf8mb4_0900_bin', 'utf8mb4_nopad_bin']) {
+    const rows = (await qr.query(`SHOW COLLATION LIKE '${c}'`)) as unknown[];
+    if (rows.length > 0) return c;
+  }
+  return 'utf8mb4_bin';
+}
+
+/** MySQL table options: utf8mb4 throughout, exact comparison. */
 export async function mysqlTableCharset(qr: QueryRunner, table: string): Promise<void> {
   if (isSqlite(qr)) return;
-  await qr.query(`ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await qr.query(`ALTER TABLE \`${table}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE ${await exactCollation(qr)}`);
 }
