@@ -22,7 +22,7 @@ unit: build
 	$(MOCHA) 'dist/spec/controller/**/*.spec.js' 'dist/spec/docker/parsing.spec.js' 'dist/spec/metrics.spec.js'
 
 integration: build
-	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js'
+	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js' 'dist/spec/status/**/*.spec.js' 'dist/spec/http/**/*.spec.js' 'dist/spec/docker/**/*.spec.js'
 
 ## Helm chart: helm lint --strict and rendered-manifest assertions with the real helm.
 chart-test: build

@@ -19,13 +19,16 @@ import { actionLabel, isRelevantAction, type ContainerEvent } from './docker/eve
 import { isTinyforgeCandidate } from './docker/items.js';
 import { ContainerHandler } from './handlers/container.handler.js';
 import { HealthState, type Probe } from './health.js';
+import { createApiRouter } from './http/api.js';
 import { createHttpApp, HttpServer } from './http/server.js';
 import { createLogger, redactSecrets, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { WorkloadStatusService } from './status/workload-status.service.js';
 import { ContainersRepository } from './store/containers.repository.js';
 import { Database } from './store/database.js';
 import { LeaseRepository } from './store/lease.repository.js';
 import { DesiredStateRepository } from './store/desired-state.repository.js';
+import { StatusRepository } from './store/status.repository.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -60,13 +63,14 @@ export class App {
   private pipeline: Pipeline | undefined;
   private resync: Resync | undefined;
   private elector: LeaderElector | undefined;
+  private statusService: WorkloadStatusService | undefined;
   private readonly stopping: Promise<void>[] = [];
   private term = 0;
   private readonly electorAbort = new AbortController();
   private electorRun: Promise<void> | undefined;
   private queue: WorkQueue<string> | undefined;
   private readonly queueMetrics: QueueMetrics;
-  /** Receives committed row transitions (workload status); replaced by the status service. */
+  /** Also receives committed row transitions (besides the status service): tests and benchmarks. */
   changeSink: ChangeSink = noopChangeSink;
   private readonly abort = new AbortController();
   private readonly tasks: Promise<unknown>[] = [];
@@ -99,11 +103,17 @@ export class App {
     return this.db;
   }
 
+  /** Workload status and transition history (issue 8), once the database is connected. */
+  get status(): WorkloadStatusService | undefined {
+    return this.statusService;
+  }
+
   async start(): Promise<void> {
     const app = createHttpApp({
       liveness: () => this.health.liveness(),
       readiness: () => this.readiness(),
       metrics: () => this.metrics.render(),
+      api: createApiRouter({ apiToken: this.config.apiToken, reader: () => this.statusService }),
       log: this.log,
     });
     this.http = await HttpServer.listen(app, this.config.httpPort, this.config.httpHost);
@@ -135,6 +145,12 @@ export class App {
     }
     if (signal.aborted || !this.db) return;
     const db = this.db;
+    // Workload status (issue 8): serves the read API on every replica (standbys too); records
+    // the transitions the leader's pipeline reports. Its tables are not owned by one host, so
+    // it runs outside the lease (its writes are idempotent).
+    const status = new WorkloadStatusService(new StatusRepository(db), this.log.child({ component: 'workload-status' }), { eventRetentionMs: this.config.eventRetentionMs }, this.metrics.workloads);
+    this.statusService = status;
+    this.tasks.push(status.start());
     if (!this.config.leaderElection) {
       this.metrics.leader.set(1);
       this.pipeline = this.startPipeline(db, () => true);
@@ -199,7 +215,14 @@ export class App {
     });
     const queue = new WorkQueue<string>(new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), this.queueMetrics);
     this.queue = queue;
-    const changes = this.changeSink;
+    const status = this.statusService;
+    // Transitions go to the status service and to whatever else observes them (tests, benches).
+    const changes: ChangeSink = {
+      rowsChanged: (c) => {
+        status?.rowsChanged(c);
+        this.changeSink.rowsChanged(c);
+      },
+    };
     const handler = new ContainerHandler(cfg.hostName, this.docker, observed, desired, rows, writer, this.metrics, this.log, changes);
     const controller = new Controller(queue, handler, this.metrics, this.log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
     const guarded = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A): Promise<R> => (canWrite() ? fn(...a) : Promise.reject(new NotLeaderError()));
@@ -224,6 +247,7 @@ export class App {
         passStarted: (at) => this.health.passStarted(at),
         passFinished: (report, at) => {
           this.health.passFinished(report, at);
+          void status?.flush();
           this.opts.onPass?.(report);
         },
       },
@@ -261,6 +285,7 @@ export class App {
         await controller.stop();
         await writer.idle();
         await Promise.allSettled(tasks);
+        await status?.flush();
         if (this.resync === resync) this.resync = undefined;
         if (this.queue === queue) {
           this.queue = undefined;
@@ -321,6 +346,7 @@ export class App {
       await Promise.allSettled(this.tasks);
       this.electorAbort.abort();
       await this.electorRun;
+      await this.statusService?.stop();
       if (this.elector) await this.elector.release();
       this.metrics.leader.set(this.config.leaderElection ? 0 : 1);
       await this.http?.close();
