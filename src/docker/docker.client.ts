@@ -4,6 +4,7 @@ import type { DockerConfig } from '../config.js';
 import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../controller/dispatch.js';
 import type { EventStreamOpener } from './event-watcher.js';
 import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './items.js';
+import { JsonArraySplitter } from './json-array-stream.js';
 
 /**
  * The only module that talks to dockerode. Read-only by construction: it calls
@@ -31,21 +32,70 @@ export class DockerClient implements EventStreamOpener {
    * containers whose project starts with `tinyforge-` (two list calls, merged by ID).
    */
   async listManaged(): Promise<ContainerItem[]> {
-    const [managed, compose] = await Promise.all([
-      this.api.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } }),
-      this.api.listContainers({ all: true, filters: { label: [LABEL_COMPOSE_PROJECT] } }),
-    ]);
     const byId = new Map<string, ContainerItem>();
-    for (const e of managed as unknown as Array<Record<string, unknown>>) {
-      const item = itemFromListEntry(e);
-      if (item.id !== '') byId.set(item.id, item);
-    }
-    for (const e of compose as unknown as Array<Record<string, unknown>>) {
-      const item = itemFromListEntry(e);
-      if (item.id === '' || byId.has(item.id)) continue;
-      if ((item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) byId.set(item.id, item);
-    }
+    // The compose list repeats every managed compose container: those are skipped by a byte
+    // search before parsing (and deduplicated by ID in any case).
+    const managedMarker = Buffer.from(`"${LABEL_MANAGED}":"true"`);
+    await Promise.all([
+      this.streamList({ label: [`${LABEL_MANAGED}=true`] }, (item) => {
+        if (item.id !== '') byId.set(item.id, item);
+      }),
+      this.streamList({ label: [LABEL_COMPOSE_PROJECT] }, (item) => {
+        if (item.id !== '' && !byId.has(item.id) && (item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) byId.set(item.id, item);
+      }, managedMarker),
+    ]);
     return [...byId.values()];
+  }
+
+  /**
+   * `GET /containers/json?all=1&filters=...`, parsed entry by entry as the response streams in,
+   * so memory holds items, never the whole document. Entries containing `skipIfContains` are
+   * not parsed at all.
+   */
+  private streamList(filters: Record<string, string[]>, onItem: (item: ContainerItem) => void, skipIfContains?: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const opts = {
+        path: '/containers/json?',
+        method: 'GET',
+        options: { all: true, filters: JSON.stringify(filters) },
+        isStream: true,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      };
+      (this.api.modem as unknown as { dial(o: unknown, cb: (err: unknown, res?: Readable) => void): void }).dial(opts, (err, res) => {
+        if (err || !res) return reject(err ?? new Error('no response'));
+        const splitter = new JsonArraySplitter();
+        let failed = false;
+        const fail = (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          res.destroy();
+          reject(e);
+        };
+        res.on('data', (chunk: Buffer) => {
+          if (failed) return;
+          try {
+            for (const el of splitter.push(chunk)) {
+              if (skipIfContains && el.includes(skipIfContains)) continue;
+              onItem(itemFromListEntry(JSON.parse(el.toString('utf8')) as Record<string, unknown>));
+            }
+          } catch (e) {
+            fail(new Error(`malformed container list from the daemon: ${e instanceof Error ? e.message : String(e)}`));
+          }
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          if (failed) return;
+          try {
+            splitter.end();
+            failed = true; // settled: a later 'close' is expected
+            resolve();
+          } catch (e) {
+            fail(e);
+          }
+        });
+        res.on('close', () => fail(new Error('container list response closed early')));
+      });
+    });
   }
 
   /**
