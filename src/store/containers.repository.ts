@@ -1,5 +1,5 @@
 import type { ObservedRow, RowState } from '../controller/dispatch.js';
-import { formatDbTime, type Database } from './database.js';
+import { chunks, formatDbTime, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql, type Database } from './database.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;
 const SELECT_OBSERVED = 'SELECT `id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port` FROM `containers`';
@@ -28,15 +28,6 @@ function toObserved(r: RawRow): ObservedRow {
     state: r.state as RowState,
     port: Number(r.port),
   };
-}
-
-/** Statement size cap for IN lists and multi-row inserts. */
-const MAX_PARAMS_PER_STATEMENT = 10_000;
-
-function chunks<T>(xs: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
-  return out;
 }
 
 /**
@@ -89,18 +80,11 @@ export class ContainersRepository {
     if (rows.length === 0) return;
     const seen = formatDbTime(seenAt);
     const cols = [...OBSERVED_COLUMNS, 'last_seen_at'];
-    const colList = cols.map((c) => `\`${c}\``).join(', ');
-    const tuple = `(${cols.map(() => '?').join(',')})`;
-    const updates = [...OBSERVED_COLUMNS.slice(1), 'last_seen_at'];
-    const onConflict =
-      this.db.dialect === 'mysql'
-        ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
-        : `ON CONFLICT(\`id\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
     const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS_PER_STATEMENT / cols.length)));
     for (const batch of chunks(rows, size)) {
       const params: unknown[] = [];
       for (const r of batch) params.push(r.id, r.workloadId, r.workloadKind, r.role, r.containerId, r.imageRef, r.host, r.state, r.port, seen);
-      await this.db.query(`INSERT INTO \`containers\` (${colList}) VALUES ${batch.map(() => tuple).join(',')} ${onConflict}`, params);
+      await this.db.query(multiRowUpsertSql(this.db.dialect, 'containers', cols, batch.length), params);
     }
   }
 

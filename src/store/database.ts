@@ -107,3 +107,28 @@ export function parseDbTime(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   return undefined;
 }
+
+/** Bound parameters per statement, at most (SQLite's limit is 32,766; MySQL packets stay small). */
+export const MAX_PARAMS_PER_STATEMENT = 10_000;
+
+/** Splits `xs` into slices of at most `size`. */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/**
+ * `INSERT INTO table (columns) VALUES (...), ... <on conflict update every non-key column>` for
+ * `rows` tuples, in the dialect's upsert form. The first column is the conflict key.
+ */
+export function multiRowUpsertSql(dialect: Dialect, table: string, columns: readonly string[], rows: number): string {
+  const colList = columns.map((c) => `\`${c}\``).join(', ');
+  const tuple = `(${columns.map(() => '?').join(',')})`;
+  const updates = columns.slice(1);
+  const onConflict =
+    dialect === 'mysql'
+      ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
+      : `ON CONFLICT(\`${columns[0]}\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
+  return `INSERT INTO \`${table}\` (${colList}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')} ${onConflict}`;
+}

@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import { parseDbTime, type Database } from './database.js';
 
 export interface LeaseRecord {
   name: string;
@@ -54,7 +54,6 @@ export class LeaseRepository {
     );
     const r = rows[0];
     if (!r) return undefined;
-    const renewed = r.renewed_at instanceof Date ? r.renewed_at.getTime() : typeof r.renewed_at === 'string' ? Date.parse(`${r.renewed_at.replace(' ', 'T')}Z`) : null;
-    return { name: r.name, holder: r.holder, renewedAt: renewed, leaseDurationMs: Number(r.lease_duration_ms), transitions: Number(r.transitions) };
+    return { name: r.name, holder: r.holder, renewedAt: parseDbTime(r.renewed_at) ?? null, leaseDurationMs: Number(r.lease_duration_ms), transitions: Number(r.transitions) };
   }
 }

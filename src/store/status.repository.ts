@@ -1,6 +1,6 @@
 import type { RowChange } from '../controller/changes.js';
 import { COUNT_KEYS, type Condition, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
-import { formatDbTime, parseDbTime, type Database } from './database.js';
+import { chunks, formatDbTime, multiRowUpsertSql, parseDbTime, type Database } from './database.js';
 
 /** The part of {@link Database} this repository uses (tests wrap it to count statements). */
 export type Queryable = Pick<Database, 'query' | 'dialect'>;
@@ -64,12 +64,6 @@ export interface EventQuery {
 
 /** Bound parameters per statement (well under SQLite's 32766 and MySQL's 65535). */
 const MAX_PARAMS = 10_000;
-
-function chunks<T>(xs: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
-  return out;
-}
 
 const COUNT_COLUMNS = COUNT_KEYS.map((k) => `${k}_count`);
 const STATUS_COLUMNS = ['workload_id', 'phase', ...COUNT_COLUMNS, 'conditions', 'observed_generation', 'observed_at'];
@@ -182,20 +176,13 @@ export class StatusRepository {
 
   /** Writes statuses: one multi-row upsert per 500 workloads. */
   async upsertStatuses(statuses: readonly StoredStatus[], batchSize = 500): Promise<void> {
-    const colList = STATUS_COLUMNS.map((c) => `\`${c}\``).join(', ');
-    const tuple = `(${STATUS_COLUMNS.map(() => '?').join(',')})`;
-    const updates = STATUS_COLUMNS.slice(1);
-    const onConflict =
-      this.db.dialect === 'mysql'
-        ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
-        : `ON CONFLICT(\`workload_id\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
     const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS / STATUS_COLUMNS.length)));
     for (const batch of chunks(statuses, size)) {
       const params: unknown[] = [];
       for (const s of batch) {
         params.push(s.workloadId, s.phase, ...COUNT_KEYS.map((k) => s.counts[k]), JSON.stringify(s.conditions), s.observedGeneration, formatDbTime(s.observedAt));
       }
-      await this.db.query(`INSERT INTO \`workload_status\` (${colList}) VALUES ${batch.map(() => tuple).join(',')} ${onConflict}`, params);
+      await this.db.query(multiRowUpsertSql(this.db.dialect, 'workload_status', STATUS_COLUMNS, batch.length), params);
     }
   }
 
