@@ -21,21 +21,23 @@ export interface BatchWriterHooks {
 /**
  * Collects the writes of many keys and sends them as multi-row statements: workers hand a write
  * over and go on with the next key, while the key stays "processing" until its write commits
- * (the returned promise). One flush runs at a time; writes arriving meanwhile form the next
- * batch, so batches grow with load and latency stays one statement when idle. A failed statement
+ * (the returned promise). At most `maxConcurrentFlushes` statements (default 4) are in flight;
+ * writes arriving meanwhile form the next batch, so batches grow with load and latency stays one
+ * statement when idle. A failed statement
  * rejects exactly the writes it carried, so only their keys are retried.
  */
 export class BatchWriter {
   private upserts = new Map<string, { row: ObservedRow; waiters: Array<Waiter<void>> }>();
   private missing = new Map<string, Array<Waiter<number>>>();
-  private flushing: Promise<void> | undefined;
+  /** Flush loops running; each sends one statement at a time. */
+  private active = 0;
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly writer: RowWriter,
     private readonly host: string,
-    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks; canWrite?: () => boolean } = { batchSize: 500 },
+    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks; canWrite?: () => boolean; maxConcurrentFlushes?: number } = { batchSize: 500 },
   ) {}
 
   /** Queues an upsert of `row`; resolves when it is committed. A later write of the same row ID in the same batch wins. */
@@ -66,25 +68,31 @@ export class BatchWriter {
 
   /** Resolves when nothing is pending or being written. */
   idle(): Promise<void> {
-    if (!this.flushing && !this.scheduled && this.pendingCount() === 0) return Promise.resolve();
+    if (this.active === 0 && !this.scheduled && this.pendingCount() === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private schedule(): void {
-    if (this.flushing || this.scheduled) return;
+    if (this.scheduled || this.active >= (this.opts.maxConcurrentFlushes ?? 4)) return;
     this.scheduled = true;
     const linger = this.opts.lingerMs ?? 1;
     const go = () => {
       this.scheduled = false;
-      this.flushing = this.flushLoop().finally(() => {
-        this.flushing = undefined;
-        if (this.pendingCount() > 0) this.schedule();
-        else {
-          const w = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const f of w) f();
-        }
-      });
+      // Up to `maxConcurrentFlushes` statements in flight on separate connections: under load
+      // the database works on one batch while the next fills; when idle, one statement.
+      const max = this.opts.maxConcurrentFlushes ?? 4;
+      while (this.active < max && this.pendingCount() > 0) {
+        this.active++;
+        void this.flushLoop().finally(() => {
+          this.active--;
+          if (this.pendingCount() > 0) this.schedule();
+          else if (this.active === 0 && !this.scheduled) {
+            const w = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const f of w) f();
+          }
+        });
+      }
     };
     if (linger <= 0) queueMicrotask(go);
     else setTimeout(go, linger);
