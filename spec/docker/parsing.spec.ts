@@ -19,10 +19,11 @@ describe('docker items', () => {
       ],
     });
     expect(it1).to.deep.equal({ id: 'abc', name: '', image: 'busybox', state: 'running', labels: {}, ports: [7070, 8080, 443] });
-    const it2 = itemFromListEntry({ Id: 'x', Names: ['', '/web-1'], State: 'exited', Labels: { a: 'b', n: null } });
+    const it2 = itemFromListEntry({ Id: 'x', Names: ['', '/web-1'], State: 'exited', Labels: { a: 'b', 'tinyforge.role': null, 'tinyforge.workload.id': 7, 'com.docker.compose.config-hash': 'f'.repeat(64) } });
     expect(it2.name).to.equal('web-1');
     expect(it2.ports).to.deep.equal([]);
-    expect({ ...it2.labels }).to.deep.equal({ a: 'b', n: '' });
+    expect({ ...it2.labels }, 'only dispatch labels are kept, cleaned').to.deep.equal({ 'tinyforge.role': '', 'tinyforge.workload.id': '7' });
+    expect({ ...cleanLabels({ a: 'b', n: null }) }).to.deep.equal({ a: 'b', n: '' });
   });
 
   it('maps an inspect document', () => {

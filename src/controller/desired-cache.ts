@@ -2,6 +2,8 @@ import type { DesiredStateView, StackRef, WorkloadRef } from './dispatch.js';
 
 export interface DesiredStateLoader {
   load(): Promise<{ workloads: WorkloadRef[]; stacks: StackRef[] }>;
+  /** A cheap fingerprint that changes whenever `load()` would return something else. */
+  fingerprint?(): Promise<string>;
 }
 
 /**
@@ -16,6 +18,7 @@ export class DesiredStateCache implements DesiredStateView {
   private stacks = new Map<string, StackRef>();
   private loadedAt = -Infinity;
   private inflight: Promise<void> | undefined;
+  private loadedFingerprint: string | undefined;
 
   constructor(
     private readonly loader: DesiredStateLoader,
@@ -23,12 +26,21 @@ export class DesiredStateCache implements DesiredStateView {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Loads everything now (shares an in-flight load). */
-  refresh(): Promise<void> {
+  /**
+   * Loads everything now (shares an in-flight load). With `ifChanged`, first compares the
+   * loader's fingerprint and skips the load when nothing changed (every resync pass does this:
+   * at 100,000 workloads the load is most of the pass's garbage).
+   */
+  refresh(opts: { ifChanged?: boolean } = {}): Promise<void> {
     if (this.inflight) return this.inflight;
     this.inflight = (async () => {
       try {
         const started = this.now();
+        const fp = this.loader.fingerprint ? await this.loader.fingerprint() : undefined;
+        if (opts.ifChanged && fp !== undefined && fp === this.loadedFingerprint) {
+          this.loadedAt = started;
+          return;
+        }
         const snap = await this.loader.load();
         const w = new Map<string, WorkloadRef>();
         const byRef = new Map<string, WorkloadRef>();
@@ -42,6 +54,7 @@ export class DesiredStateCache implements DesiredStateView {
         this.workloadsByRef = byRef;
         this.stacks = s;
         this.loadedAt = started;
+        this.loadedFingerprint = fp;
       } finally {
         this.inflight = undefined;
       }

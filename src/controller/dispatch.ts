@@ -18,6 +18,18 @@ export const LABEL_COMPOSE_SERVICE = 'com.docker.compose.service';
 export const LABEL_COMPOSE_NUMBER = 'com.docker.compose.container-number';
 export const COMPOSE_PROJECT_PREFIX = 'tinyforge-';
 
+/** Every label dispatch reads: the only ones the controller keeps in memory. */
+export const DISPATCH_LABELS: readonly string[] = [
+  LABEL_MANAGED,
+  LABEL_WORKLOAD_ID,
+  LABEL_WORKLOAD_KIND,
+  LABEL_ROLE,
+  LABEL_STATIC_SITE,
+  LABEL_COMPOSE_PROJECT,
+  LABEL_COMPOSE_SERVICE,
+  LABEL_COMPOSE_NUMBER,
+];
+
 /** A container as the controller sees it: plain data, already cleaned of daemon quirks. */
 export interface ContainerItem {
   id: string;
@@ -186,10 +198,12 @@ function charLength(s: string): number {
   return n;
 }
 
+const COLUMN_LIMIT_ENTRIES = Object.entries(COLUMN_LIMITS) as Array<[keyof typeof COLUMN_LIMITS, number]>;
+
 /** Names each observed column that is longer than its database column. */
 export function oversizedColumns(row: ObservedRow): string[] {
   const out: string[] = [];
-  for (const [col, limit] of Object.entries(COLUMN_LIMITS) as Array<[keyof typeof COLUMN_LIMITS, number]>) {
+  for (const [col, limit] of COLUMN_LIMIT_ENTRIES) {
     const v = row[col];
     // Fast path: a string with at most `limit` UTF-16 units has at most `limit` characters.
     if (v.length > limit && charLength(v) > limit) out.push(`${col} (${charLength(v)} > ${limit} characters)`);

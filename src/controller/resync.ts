@@ -148,7 +148,7 @@ export class Resync {
     const listedAt = this.now();
     const items = (await tagged('docker', () => this.docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
     lap('list');
-    await tagged('database', () => this.desired.refresh());
+    await tagged('database', () => this.desired.refresh({ ifChanged: true }));
     lap('desired');
     const snapshot = await tagged('database', () => this.store.listByHost(this.host));
     this.rows.replace(snapshot);

@@ -1,4 +1,4 @@
-import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../controller/dispatch.js';
+import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../controller/dispatch.js';
 
 /**
  * Pure mapping from what a real daemon returns to {@link ContainerItem}. Daemons return null or
@@ -10,10 +10,27 @@ import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type Cont
 export function cleanLabels(raw: unknown): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (v === null || v === undefined) out[k] = '';
-    else out[k] = typeof v === 'string' ? v : String(v);
+  const src = raw as Record<string, unknown>;
+  for (const k in src) {
+    if (!Object.prototype.hasOwnProperty.call(src, k)) continue;
+    out[k] = cleanValue(src[k]);
   }
+  return out;
+}
+
+function cleanValue(v: unknown): string {
+  return v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
+}
+
+/**
+ * Only the labels dispatch reads, cleaned like {@link cleanLabels}: at 100,000 containers the
+ * rest (compose hashes, paths, descriptions) would be most of the controller's memory.
+ */
+export function dispatchLabels(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out;
+  const src = raw as Record<string, unknown>;
+  for (const k of DISPATCH_LABELS) if (Object.prototype.hasOwnProperty.call(src, k)) out[k] = cleanValue(src[k]);
   return out;
 }
 
@@ -54,7 +71,7 @@ export function itemFromListEntry(e: Record<string, unknown>): ContainerItem {
     name: first.replace(/^\//, ''),
     image: str(e.Image),
     state: str(e.State).toLowerCase(),
-    labels: cleanLabels(e.Labels),
+    labels: dispatchLabels(e.Labels),
     ports: orderPorts(published, priv),
   };
 }
@@ -88,7 +105,7 @@ export function itemFromInspect(d: Record<string, unknown>): ContainerItem {
     name: str(d.Name).replace(/^\//, ''),
     image: str(config.Image) || str(d.Image),
     state: str(state.Status).toLowerCase(),
-    labels: cleanLabels(config.Labels),
+    labels: dispatchLabels(config.Labels),
     ports: orderPorts(published, priv),
   };
 }

@@ -1,5 +1,5 @@
 import type { StackRef, WorkloadRef } from '../controller/dispatch.js';
-import type { Database } from './database.js';
+import { parseDbTime, type Database } from './database.js';
 
 export interface DesiredStateSnapshot {
   workloads: WorkloadRef[];
@@ -9,6 +9,15 @@ export interface DesiredStateSnapshot {
 /** Reads the desired state dispatch needs, whole, in two statements. */
 export class DesiredStateRepository {
   constructor(private readonly db: Database) {}
+
+  /** Row counts and latest change times of both tables, in one statement. */
+  async fingerprint(): Promise<string> {
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      'SELECT (SELECT COUNT(*) FROM `workloads`) AS wn, (SELECT MAX(`updated_at`) FROM `workloads`) AS wm, (SELECT COUNT(*) FROM `stacks`) AS sn, (SELECT MAX(`updated_at`) FROM `stacks`) AS sm',
+    );
+    const r = rows[0] ?? {};
+    return [r.wn, parseDbTime(r.wm), r.sn, parseDbTime(r.sm)].map(String).join('|');
+  }
 
   async load(): Promise<DesiredStateSnapshot> {
     const [w, s] = await Promise.all([
