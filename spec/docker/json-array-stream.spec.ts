@@ -31,6 +31,18 @@ describe('JsonArraySplitter', () => {
     }
   });
 
+  it('random strings full of quotes, backslashes and brackets survive any chunking (fuzz)', () => {
+    const alphabet = ['\\', '"', 'a', '{', '}', '[', ']', ',', ':', ' ', 'é', '🚀'];
+    for (let k = 0; k < 300; k++) {
+      const doc = Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => {
+        let v = '';
+        for (let j = Math.floor(rnd() * 30); j > 0; j--) v += alphabet[Math.floor(rnd() * alphabet.length)];
+        return { k: v, [v]: [v, { v }] };
+      });
+      expect(split(JSON.stringify(doc), rnd, 1 + (k % 17))).to.deep.equal(doc);
+    }
+  });
+
   it('handles empty arrays and scalar elements', () => {
     expect(split('[]', rnd)).to.deep.equal([]);
     expect(split(' [ ] ', rnd)).to.deep.equal([]);

@@ -22,10 +22,25 @@ export class JsonArraySplitter {
       const c = chunk[i]!;
       if (this.state === 'element') {
         if (this.inString) {
-          if (this.escaped) this.escaped = false;
-          else if (c === 0x5c) this.escaped = true; // backslash
-          else if (c === 0x22) this.inString = false; // quote
-          i++;
+          if (this.escaped) {
+            this.escaped = false;
+            i++;
+            continue;
+          }
+          // Jump to the next quote natively (strings are most of the bytes); it closes the string
+          // unless an odd run of backslashes right before it escapes it. No escape is pending at
+          // `i`, so the run is counted from `i` on.
+          const q = chunk.indexOf(0x22, i);
+          const end = q === -1 ? n : q;
+          let run = 0;
+          while (end - run - 1 >= i && chunk[end - run - 1] === 0x5c) run++;
+          if (q === -1) {
+            this.escaped = run % 2 === 1;
+            i = n;
+          } else {
+            if (run % 2 === 0) this.inString = false;
+            i = q + 1;
+          }
           continue;
         }
         if (c === 0x22) this.inString = true;
