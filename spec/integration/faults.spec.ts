@@ -16,7 +16,7 @@ import { sharedDockerd, startDockerd, type PrivateDockerd } from '../support/doc
 import { sharedMariaDb, startMariaDb, type MariaDbServer } from '../support/mariadb.js';
 import { freePort } from '../support/proc.js';
 import { runCli, startService, type ServiceProcess } from '../support/service-process.js';
-import { compareToTruth, dbNameOf, pollStatus, prng, readRows, rowStateOf, simClaims, sleep, waitForTruth, type Claim, type DbRow } from '../support/truth.js';
+import { compareToTruth, dbNameOf, pollStatus, prng, readRows, simClaims, sleep, waitForTruth, type Claim, type DbRow, dockerClaims } from '../support/truth.js';
 
 /**
  * Issue 7: never lose a row. Faults of the database and of the Docker daemon, concurrent writers,
@@ -171,12 +171,7 @@ describe('faults: never lose a row (issue 7)', function () {
         svc = await startService(env, { name: 'faults-cli' });
         await svc.waitReady(30_000);
         const truth = async (): Promise<string[]> => {
-          const ps = await docker.docker(['ps', '-a', '--no-trunc', '--filter', `label=tinyforge.workload.id=${WID}`, '--format', '{{.ID}}\t{{.State}}\t{{.Label "tinyforge.role"}}']);
-          const claims: Claim[] = ps.stdout
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => l.split('\t'))
-            .map(([id, state, role]) => ({ rowId: `${WID}:${role}`, containerId: id!, state: rowStateOf(state!)!, workloadId: WID, role: role! }));
+          const claims = await dockerClaims(docker, WID);
           return compareToTruth(await readRows(maria, db), claims, gone, HOST);
         };
         const first = await waitForTruth(truth, 15_000);

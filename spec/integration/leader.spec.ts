@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { sharedDockerd, type PrivateDockerd } from '../support/dockerd.js';
 import { sharedMariaDb, type MariaDbServer } from '../support/mariadb.js';
 import { runCli, startService, type ServiceProcess } from '../support/service-process.js';
-import { compareToTruth, dbNameOf, readRows, rowStateOf, sleep, waitForTruth, type Claim } from '../support/truth.js';
+import { compareToTruth, dbNameOf, readRows, sleep, waitForTruth, dockerClaims } from '../support/truth.js';
 
 const HOST = 'le-host';
 const WID = 'wl-le';
@@ -47,12 +47,7 @@ describe('leader election between CLI processes for one HOST_NAME (issue 7)', fu
     return id;
   };
   const truth = async (): Promise<string[]> => {
-    const ps = await docker.docker(['ps', '-a', '--no-trunc', '--filter', `label=tinyforge.workload.id=${WID}`, '--format', '{{.ID}}\t{{.State}}\t{{.Label "tinyforge.role"}}']);
-    const claims: Claim[] = ps.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split('\t'))
-      .map(([id, state, role]) => ({ rowId: `${WID}:${role}`, containerId: id!, state: rowStateOf(state!)!, workloadId: WID, role: role! }));
+    const claims = await dockerClaims(docker, WID);
     return compareToTruth(await readRows(maria, db), claims, gone, HOST);
   };
   /** Polls the leader gauge of `p` until it is 1; returns the time it took. */

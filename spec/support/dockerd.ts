@@ -37,7 +37,7 @@ import {
   unregisterServer,
   waitUntil,
   type RunResult,
-  type TrackedServer,
+  type TrackedServer, sharedServer, type SharedServer,
 } from './proc.js';
 
 export const TEST_IMAGE = 'tinyforge-busybox:latest';
@@ -460,10 +460,7 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
     } finally {
       hardCleanupDockerDirSync(this.rootDir);
       unregisterServer(this);
-      if (sharedInstance === this) {
-        sharedInstance = undefined;
-        sharedPromise = undefined;
-      }
+      sharedDockerd.forget(this);
     }
   }
 
@@ -526,23 +523,9 @@ export async function startDockerd(opts: { name?: string } = {}): Promise<Privat
   }
 }
 
-let sharedPromise: Promise<PrivateDockerd> | undefined;
-let sharedInstance: PrivateDockerd | undefined;
-
 /**
  * One private dockerd for the whole mocha run, started on first use and disposed by hooks.ts.
  * Don't stop()/kill9() it (use startDockerd() for that); isolate tests with removeAllContainers()
  * or unique labels.
  */
-export function sharedDockerd(): Promise<PrivateDockerd> {
-  if (!sharedPromise) {
-    sharedPromise = startDockerd({ name: 'shared' }).then((d) => {
-      sharedInstance = d;
-      return d;
-    });
-  } else if (sharedInstance && !sharedInstance.running) {
-    const d = sharedInstance;
-    sharedPromise = d.start().then(() => d);
-  }
-  return sharedPromise;
-}
+export const sharedDockerd: SharedServer<PrivateDockerd> = sharedServer(() => startDockerd({ name: 'shared' }));

@@ -29,7 +29,7 @@ import {
   tailFile,
   unregisterServer,
   waitUntil,
-  type TrackedServer,
+  type TrackedServer, sharedServer, type SharedServer,
 } from './proc.js';
 
 export const ROOT_PASSWORD = 'tf-secret-pw';
@@ -247,10 +247,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
     } finally {
       hardCleanupDirSync(this.rootDir);
       unregisterServer(this);
-      if (sharedInstance === this) {
-        sharedInstance = undefined;
-        sharedPromise = undefined;
-      }
+      sharedMariaDb.forget(this);
     }
   }
 
@@ -320,24 +317,9 @@ export async function startMariaDb(opts: { name?: string } = {}): Promise<MariaD
   }
 }
 
-let sharedPromise: Promise<MariaDbServer> | undefined;
-let sharedInstance: MariaDbServer | undefined;
-
 /**
  * One MariaDB for the whole mocha run, started on first use and disposed by hooks.ts
  * (`--require dist/spec/support/hooks.js`). Don't stop()/kill9() it: use startMariaDb() for that.
  * Isolate tests with createDatabase().
  */
-export function sharedMariaDb(): Promise<MariaDbServer> {
-  if (!sharedPromise) {
-    sharedPromise = startMariaDb({ name: 'shared' }).then((s) => {
-      sharedInstance = s;
-      return s;
-    });
-  } else if (sharedInstance && !sharedInstance.running) {
-    // someone stopped it: bring it back rather than failing every later test
-    const s = sharedInstance;
-    sharedPromise = s.start().then(() => s);
-  }
-  return sharedPromise;
-}
+export const sharedMariaDb: SharedServer<MariaDbServer> = sharedServer(() => startMariaDb({ name: 'shared' }));

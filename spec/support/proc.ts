@@ -540,3 +540,38 @@ export async function disposeAllServers(): Promise<void> {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, 'disposing test servers failed');
 }
+
+/**
+ * A lazily started server shared by the whole mocha run (disposed by hooks.ts): the first call
+ * starts it; a later call finds it stopped (some test stopped it) and starts it again rather than
+ * failing every test after.
+ */
+export type SharedServer<T> = (() => Promise<T>) & {
+  /** Called when `s` is disposed: the next call starts a fresh server. */
+  forget(s: T): void;
+};
+
+export function sharedServer<T extends { readonly running: boolean; start(): Promise<void> }>(startFresh: () => Promise<T>): SharedServer<T> {
+  let promise: Promise<T> | undefined;
+  let instance: T | undefined;
+  const get = () => {
+    if (!promise) {
+      promise = startFresh().then((s) => {
+        instance = s;
+        return s;
+      });
+    } else if (instance && !instance.running) {
+      const s = instance;
+      promise = s.start().then(() => s);
+    }
+    return promise;
+  };
+  return Object.assign(get, {
+    forget(s: T) {
+      if (instance === s) {
+        instance = undefined;
+        promise = undefined;
+      }
+    },
+  });
+}

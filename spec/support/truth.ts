@@ -5,6 +5,7 @@
  */
 import type { MariaDbServer } from './mariadb.js';
 import type { DockerSimulator, SimContainer } from './docker-sim.js';
+import type { PrivateDockerd } from './dockerd.js';
 
 export interface DbRow {
   id: string;
@@ -65,6 +66,16 @@ function claimOf(c: SimContainer, known: ReadonlySet<string>): Claim[] {
   const state = rowStateOf(c.state);
   if (state === undefined) return [];
   return [{ rowId: `${wid}:${role}`, containerId: c.id, state, workloadId: wid, role, imageRef: c.image }];
+}
+
+/** What a real engine says about the containers of workload `wid` (role label -> row `wid:role`). */
+export async function dockerClaims(docker: PrivateDockerd, wid: string): Promise<Claim[]> {
+  const ps = await docker.docker(['ps', '-a', '--no-trunc', '--filter', `label=tinyforge.workload.id=${wid}`, '--format', '{{.ID}}\t{{.State}}\t{{.Label "tinyforge.role"}}']);
+  return ps.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'))
+    .map(([id, state, role]) => ({ rowId: `${wid}:${role}`, containerId: id!, state: rowStateOf(state!)!, workloadId: wid, role: role! }));
 }
 
 /**
