@@ -2,9 +2,12 @@ import type { ObservedRow, RowState } from '../controller/dispatch.js';
 import { chunks, formatDbTime, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql, type Database } from './database.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;
-const SELECT_OBSERVED = 'SELECT `id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port` FROM `containers`';
+/** The observed columns, for a SELECT list. */
+export const OBSERVED_SELECT_LIST = '`id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port`';
+const SELECT_OBSERVED = `SELECT ${OBSERVED_SELECT_LIST} FROM \`containers\``;
 
-interface RawRow {
+/** The observed columns as the driver returns them. */
+export interface RawRow {
   id: string;
   workload_id: string;
   workload_kind: string;
@@ -16,7 +19,7 @@ interface RawRow {
   port: number | string;
 }
 
-function toObserved(r: RawRow): ObservedRow {
+export function toObserved(r: RawRow): ObservedRow {
   return {
     id: r.id,
     workloadId: r.workload_id,

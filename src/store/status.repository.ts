@@ -1,5 +1,7 @@
 import type { RowChange } from '../controller/changes.js';
 import { COUNT_KEYS, type Condition, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
+import type { ObservedRow } from '../controller/dispatch.js';
+import { OBSERVED_SELECT_LIST, toObserved, type RawRow } from './containers.repository.js';
 import { chunks, formatDbTime, multiRowUpsertSql, parseDbTime, type Database } from './database.js';
 
 /** The part of {@link Database} this repository uses (tests wrap it to count statements). */
@@ -32,16 +34,7 @@ export interface ContainerEventRecord {
 }
 
 /** A `containers` row as the API serves it (the observed columns and the timestamps). */
-export interface ContainerRecord {
-  id: string;
-  workloadId: string;
-  workloadKind: string;
-  role: string;
-  containerId: string;
-  imageRef: string;
-  host: string;
-  state: string;
-  port: number;
+export interface ContainerRecord extends ObservedRow {
   lastSeenAt: number | null;
   createdAt: number | null;
   updatedAt: number | null;
@@ -278,24 +271,17 @@ export class StatusRepository {
       params.push(q.afterId);
     }
     const limit = Math.max(1, Math.floor(q.limit));
-    const { rows } = await this.db.query<Record<string, unknown>>(
-      'SELECT `id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port`, `last_seen_at`, `created_at`, `updated_at` FROM `containers`' +
+    const { rows } = await this.db.query<RawRow & Record<string, unknown>>(
+      `SELECT ${OBSERVED_SELECT_LIST}, \`last_seen_at\`, \`created_at\`, \`updated_at\` FROM \`containers\`` +
         `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY \`id\` LIMIT ${limit}`,
       params,
     );
     return rows.map((r) => ({
-      id: String(r.id),
-      workloadId: String(r.workload_id),
-      workloadKind: String(r.workload_kind),
-      role: String(r.role),
-      containerId: String(r.container_id),
-      imageRef: String(r.image_ref),
-      host: String(r.host),
-      state: String(r.state),
-      port: Number(r.port),
+      ...toObserved(r),
       lastSeenAt: parseDbTime(r.last_seen_at) ?? null,
       createdAt: parseDbTime(r.created_at) ?? null,
       updatedAt: parseDbTime(r.updated_at) ?? null,
     }));
+
   }
 }
