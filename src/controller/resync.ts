@@ -155,15 +155,18 @@ export class Resync {
     this.observed.replaceAll(items, version, listedAt);
     lap('snapshot');
 
+    // Dispatch depends only on the item and the desired state (fixed for this pass): once each.
+    const resolved = items.map((item) => resolveRow(item, this.desired, this.host));
+
     // Rows not in the host snapshot (pre-created by the deployer, new containers): one bulk lookup.
     const unknownContainers: string[] = [];
     const unknownRows: string[] = [];
-    for (const item of items) {
-      if (this.rows.boundTo(item.id)) continue;
+    items.forEach((item, i) => {
+      if (this.rows.boundTo(item.id)) return;
       unknownContainers.push(item.id);
-      const r = resolveRow(item, this.desired, this.host);
+      const r = resolved[i]!;
       if (r.ok && !this.rows.getRow(r.row.id)) unknownRows.push(r.row.id);
-    }
+    });
     await tagged('database', () => this.rows.prefetch(unknownContainers, unknownRows));
     lap('prefetch');
 
@@ -173,18 +176,18 @@ export class Resync {
     // are enqueued and handled by the workers with the usual guarantees.
     const toQueue: string[] = [];
     const unchanged = new Map<string, number>();
-    for (const item of items) {
+    items.forEach((item, i) => {
       if (this.observed.staleVersion(item.id) !== undefined || this.controller.isBusy(item.id)) {
         toQueue.push(item.id);
-        continue;
+        return;
       }
-      const r = resolveRow(item, this.desired, this.host);
+      const r = resolved[i]!;
       if (!r.ok || planUpsert(item.id, r.row, this.rows, this.host).action !== 'unchanged') {
         toQueue.push(item.id);
-        continue;
+        return;
       }
       unchanged.set(r.dispatch, (unchanged.get(r.dispatch) ?? 0) + 1);
-    }
+    });
     for (const [dispatch, n] of unchanged) this.metrics.upsert(dispatch, 'unchanged', n);
     const { errors } = await this.controller.enqueuePass(toQueue);
     lap('reconcile');
