@@ -2,24 +2,37 @@
 # Idempotent system-package install for a fresh Debian 12 machine (run as root).
 # Installs what the integration tests start by themselves (spec/support/*.ts): a private dockerd
 # (docker.io: dockerd, containerd, runc, tini as docker-init), docker-compose v1, a static
-# busybox (for the test image), mariadb-server, prometheus (promtool), unzip.
+# busybox (for the test image), mariadb-server, prometheus (promtool), unzip, podman (its Docker
+# API service) and libfaketime.
 # It never starts the Debian services (mariadb, docker, prometheus): the tests run their own
 # servers on private sockets/ports. Fast no-op when everything is already there
 # (TF_INSTALL_FORCE=1 runs apt-get anyway).
 set -euo pipefail
 
 # busybox-static: /bin/busybox must be the static build (the test image has no libc).
-PACKAGES=(docker.io docker-compose busybox-static mariadb-server prometheus unzip ca-certificates)
+# podman (+ conmon, containers-common; without recommends, so no slirp4netns, fuse-overlayfs or
+# buildah: the tests run it rootful with --network none and the vfs driver) serves the Docker API
+# for the Podman specs. Its OCI runtime is docker.io's runc: crun refuses this machine's hybrid
+# cgroup v1 layout ("cgroups in hybrid mode not supported"), so spec/support/podman.ts pins runc.
+# libfaketime runs a child process with a shifted clock (spec/support/faketime.ts).
+PACKAGES=(docker.io docker-compose busybox-static mariadb-server prometheus unzip ca-certificates
+  podman conmon golang-github-containers-common libfaketime)
 # Files the tests rely on (a package can be "installed" while a file is missing, or the reverse).
 BINARIES=(
   /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc
   /usr/bin/docker-init /usr/bin/docker-compose /bin/busybox
   /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/bin/promtool /usr/bin/unzip /usr/bin/setpriv
+  /usr/bin/podman /usr/bin/conmon
 )
+# Libraries (not executable, so checked with -f) the tests LD_PRELOAD.
+LIBRARIES=(/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1)
 
 missing=()
 for b in "${BINARIES[@]}"; do
   [ -x "$b" ] || missing+=("$b")
+done
+for l in "${LIBRARIES[@]}"; do
+  [ -f "$l" ] || missing+=("$l")
 done
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -56,6 +69,7 @@ apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${PACKAGES[@]}"
 
 still=()
 for b in "${BINARIES[@]}"; do [ -x "$b" ] || still+=("$b"); done
+for l in "${LIBRARIES[@]}"; do [ -f "$l" ] || still+=("$l"); done
 if [ "${#still[@]}" -ne 0 ]; then
   echo "install.sh: still missing after apt-get install: ${still[*]}" >&2
   exit 1

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { ConfigError, ENV_VARS, loadConfig, redactUrl } from './config.js';
+import { parseArgs } from 'node:util';
+import { ConfigError, ENV_VARS, loadConfig, redactUrl, type Config } from './config.js';
+import { DockerClient } from './docker/docker.client.js';
+import { explainContainer, formatExplanation } from './explain.js';
+import { StatusRepository } from './store/status.repository.js';
 import { App } from './main.js';
 import { Database } from './store/database.js';
 import { createLogger } from './log.js';
@@ -10,6 +14,11 @@ const USAGE = `tinyforge-reconciler ${VERSION}: keeps the Tinyforge containers t
 Usage:
   tinyforge-reconciler [run]     run the controller (default); applies pending migrations first
   tinyforge-reconciler migrate   apply pending database migrations and exit
+  tinyforge-reconciler explain <container> [--json]
+                                 why a container has the row it has, or none (reads Docker and
+                                 the database as HOST_NAME's agent would; writes nothing)
+  tinyforge-reconciler refusals [--host H] [--reason R] [--workload W] [--json]
+                                 containers that get no row, with the reason (all hosts by default)
   tinyforge-reconciler --help    this text
   tinyforge-reconciler --version the version
 
@@ -30,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = args[0] ?? 'run';
-  if (command !== 'run' && command !== 'migrate') {
+  if (!['run', 'migrate', 'explain', 'refusals'].includes(command)) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
@@ -45,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+
+  if (command === 'explain' || command === 'refusals') return inspectCommand(command, args.slice(1), config);
 
   if (command === 'migrate') {
     const log = createLogger(config.logLevel);
@@ -98,6 +109,61 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return done;
+}
+
+/** `explain` and `refusals`: read-only commands against the database (and Docker for explain). */
+async function inspectCommand(command: 'explain' | 'refusals', rest: string[], config: Config): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, host: { type: 'string' }, reason: { type: 'string' }, workload: { type: 'string' } },
+    });
+  } catch (err) {
+    process.stderr.write(`tinyforge-reconciler ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (command === 'explain' && positionals.length !== 1) {
+    process.stderr.write('usage: tinyforge-reconciler explain <container ID or name> [--json]\n');
+    return 2;
+  }
+  let db: Database | undefined;
+  try {
+    db = await Database.connect(config.database, { connectTimeoutMs: config.dbConnectTimeoutMs, poolSize: 2 });
+    if (command === 'explain') {
+      const docker = new DockerClient(config.docker);
+      const e = await explainContainer(positionals[0]!, { config, docker, db });
+      if (!e) {
+        process.stderr.write(`no such container: ${positionals[0]}\n`);
+        return 1;
+      }
+      process.stdout.write(values.json ? `${JSON.stringify(e, null, 2)}\n` : `${formatExplanation(e)}\n`);
+      return 0;
+    }
+    const repo = new StatusRepository(db);
+    const all = [];
+    let afterKey: { host: string; containerId: string } | undefined;
+    for (;;) {
+      const page = await repo.listRefusals({ host: values.host, reason: values.reason, workload: values.workload, afterKey, limit: 500 });
+      all.push(...page);
+      if (page.length < 500) break;
+      const last = page[page.length - 1]!;
+      afterKey = { host: last.host, containerId: last.containerId };
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(all.map((r) => ({ ...r, since: new Date(r.since).toISOString() })), null, 2)}\n`);
+    else if (all.length === 0) process.stdout.write('no refused containers\n');
+    else {
+      for (const r of all) process.stdout.write(`${r.host}\t${r.containerId.slice(0, 12)}\t${r.containerName || '-'}\t${r.reason}\t${r.rowId || '-'}\t${r.detail}\n`);
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`tinyforge-reconciler ${command}: ${redactUrl(err instanceof Error ? err.message : String(err))}\n`);
+    return 1;
+  } finally {
+    await db?.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -196,6 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const hostName = get('HOST_NAME') ?? 'local';
   if (hostName.length > 255) problems.push(`HOST_NAME: at most 255 characters, got ${hostName.length}`);
+  // `@` separates a derived row ID from its host (docs/architecture.md, "Row IDs").
+  else if (!/^[^\s@\u0000-\u001f\u007f]+$/.test(hostName)) problems.push(`HOST_NAME: expected a host name without spaces, control characters or "@", got ${JSON.stringify(hostName.slice(0, 80))}`);
 
   const reconcileIntervalMs = clampInterval(duration('RECONCILE_INTERVAL', DEFAULT_INTERVAL_MS, { allowNonPositive: true }));
   const workers = integer('WORKERS', 4, 1, 256);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
+import { DatabaseClock } from './clock.js';
 import { describeConfig, type Config } from './config.js';
 import { BatchWriter } from './controller/batch-writer.js';
 import { noopChangeSink, type ChangeSink } from './controller/changes.js';
@@ -10,6 +11,7 @@ import { Controller } from './controller/controller.js';
 import { DesiredStateCache } from './controller/desired-cache.js';
 import { ObservedCache } from './controller/observed-cache.js';
 import { ExponentialFailureRateLimiter } from './controller/rate-limiter.js';
+import { RefusalRegistry } from './controller/refusals.js';
 import { Resync, type PassReport } from './controller/resync.js';
 import { RowIndex } from './controller/row-index.js';
 import { WorkQueue, type QueueMetrics } from './controller/workqueue.js';
@@ -18,6 +20,7 @@ import { EventWatcher, sleep, type BackoffOptions } from './docker/event-watcher
 import { actionLabel, isRelevantAction, type ContainerEvent } from './docker/events.js';
 import { isTinyforgeCandidate } from './docker/items.js';
 import { ContainerHandler } from './handlers/container.handler.js';
+import { UNMATCHED_REASONS } from './controller/dispatch.js';
 import { HealthState, type Probe } from './health.js';
 import { createApiRouter } from './http/api.js';
 import { createHttpApp, HttpServer } from './http/server.js';
@@ -27,6 +30,7 @@ import { WorkloadStatusService } from './status/workload-status.service.js';
 import { ContainersRepository } from './store/containers.repository.js';
 import { Database } from './store/database.js';
 import { LeaseRepository } from './store/lease.repository.js';
+import { RefusalsRepository } from './store/refusals.repository.js';
 import { DesiredStateRepository } from './store/desired-state.repository.js';
 import { StatusRepository } from './store/status.repository.js';
 import { VERSION } from './version.js';
@@ -73,6 +77,8 @@ export class App {
   /** Also receives committed row transitions (besides the status service): tests and benchmarks. */
   changeSink: ChangeSink = noopChangeSink;
   private readonly abort = new AbortController();
+  /** The database's clock as seen from here: every time the service writes comes from it. */
+  readonly clock = new DatabaseClock();
   private readonly tasks: Promise<unknown>[] = [];
   private stopped: Promise<void> | undefined;
 
@@ -134,6 +140,9 @@ export class App {
         });
         const applied = await this.db.migrate();
         if (applied.length > 0) this.log.info({ migrations: applied }, 'migrations applied');
+        const sentAt = Date.now();
+        const dbNow = await this.db.now();
+        this.clock.calibrate(dbNow, sentAt, Date.now());
         break;
       } catch (err) {
         await this.db?.close().catch(() => undefined);
@@ -223,27 +232,63 @@ export class App {
         this.changeSink.rowsChanged(c);
       },
     };
-    const handler = new ContainerHandler(cfg.hostName, this.docker, observed, desired, rows, writer, this.metrics, this.log, changes);
-    const controller = new Controller(queue, handler, this.metrics, this.log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
     const guarded = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A): Promise<R> => (canWrite() ? fn(...a) : Promise.reject(new NotLeaderError()));
+    const refusalsRepo = new RefusalsRepository(db);
+    const refusalLog = this.log.child({ component: 'refusals' });
+    const refusals = new RefusalRegistry(
+      {
+        upsert: guarded((r) => refusalsRepo.upsert(cfg.hostName, r)),
+        remove: guarded((ids) => refusalsRepo.remove(cfg.hostName, ids)),
+        removeAllExcept: guarded((ids) => refusalsRepo.removeAllExcept(cfg.hostName, ids)),
+      },
+      {
+        refused: (r) => {
+          this.metrics.unmatched.inc({ reason: r.reason });
+          // Logged once per container and reason; every refusal stays listed by the API.
+          const quiet = r.reason === 'no_tinyforge_labels' || r.reason.startsWith('unknown_') && r.reason !== 'unknown_state';
+          refusalLog[quiet ? 'info' : 'warn']({ containerId: r.containerId, containerName: r.containerName, reason: r.reason, rowId: r.rowId, workloadId: r.workloadId, detail: r.detail }, 'container refused: no row written');
+        },
+        workloadsChanged: (ids) => status?.refusalsChanged(ids),
+        counts: (byReason) => {
+          for (const reason of UNMATCHED_REASONS) this.metrics.refused.set({ reason }, byReason.get(reason) ?? 0);
+        },
+      },
+    );
+    const handler = new ContainerHandler({
+      host: cfg.hostName,
+      docker: this.docker,
+      observed,
+      desired,
+      rows,
+      writer,
+      retire: guarded((host, seen) => repo.markMissingIfBound(host, seen)),
+      refusals,
+      metrics: this.metrics,
+      log: this.log,
+      changes,
+      clock: () => this.clock.now(),
+    });
+    const controller = new Controller(queue, handler, this.metrics, this.log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
     const store = {
       now: () => db.now(),
-      listByHost: (h: string) => repo.listByHost(h),
-      sweepMissing: guarded(repo.sweepMissing.bind(repo)),
+      listForHost: (h: string) => repo.listForHost(h),
+      markMissingIfBound: guarded(repo.markMissingIfBound.bind(repo)),
       touchLastSeen: guarded(repo.touchLastSeen.bind(repo)),
       statesOf: repo.statesOf.bind(repo),
     };
-    const resync = new Resync(
-      cfg.hostName,
-      this.docker,
+    const resync = new Resync({
+      host: cfg.hostName,
+      docker: this.docker,
       store,
       observed,
       desired,
       rows,
       controller,
-      this.metrics,
-      this.log,
-      {
+      handler,
+      refusals,
+      metrics: this.metrics,
+      log: this.log,
+      observer: {
         passStarted: (at) => this.health.passStarted(at),
         passFinished: (report, at) => {
           this.health.passFinished(report, at);
@@ -251,9 +296,9 @@ export class App {
           this.opts.onPass?.(report);
         },
       },
-      Date.now,
+      clock: this.clock,
       changes,
-    );
+    });
     this.resync = resync;
 
     const watcher = new EventWatcher(
@@ -284,6 +329,8 @@ export class App {
         abort.abort();
         await controller.stop();
         await writer.idle();
+        refusals.cancelScheduled();
+        await refusals.flush().catch(() => undefined);
         await Promise.allSettled(tasks);
         await status?.flush();
         if (this.resync === resync) this.resync = undefined;

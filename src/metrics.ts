@@ -40,6 +40,8 @@ export class Metrics {
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly workloads: Gauge<'phase'>;
   readonly writeStatements: Counter<'kind'>;
+  readonly refused: Gauge<'reason'>;
+  readonly clockSkew: Gauge;
 
   readonly queueDepth: Gauge<'name'>;
   readonly queueAdds: Counter<'name'>;
@@ -62,8 +64,11 @@ export class Metrics {
     for (const res of TICK_RESULTS) this.ticks.inc({ result: res }, 0);
     this.lastSuccessfulTick = new Gauge({ name: 'tinyforge_reconciler_last_successful_tick_timestamp_seconds', help: 'Unix time of the end of the last successful pass (0 before the first).', registers: r });
     this.reconcileInterval = new Gauge({ name: 'tinyforge_reconciler_reconcile_interval_seconds', help: 'Configured resync interval after clamping.', registers: r });
-    this.unmatched = new Counter({ name: 'tinyforge_reconciler_unmatched_containers_total', help: 'Containers not written, by reason.', labelNames: ['reason'], registers: r });
+    this.unmatched = new Counter({ name: 'tinyforge_reconciler_unmatched_containers_total', help: 'Refusals: containers that got no row, counted once per container and reason.', labelNames: ['reason'], registers: r });
     for (const reason of UNMATCHED_REASONS) this.unmatched.inc({ reason }, 0);
+    this.refused = new Gauge({ name: 'tinyforge_reconciler_refused_containers', help: 'Containers currently refused a row (listed by GET /api/v1/refusals), by reason.', labelNames: ['reason'], registers: r });
+    for (const reason of UNMATCHED_REASONS) this.refused.set({ reason }, 0);
+    this.clockSkew = new Gauge({ name: 'tinyforge_reconciler_database_clock_offset_seconds', help: 'Database clock minus this host\'s clock, measured at every pass (timestamps come from the database clock).', registers: r });
     this.dockerEvents = new Counter({ name: 'tinyforge_reconciler_docker_events_total', help: 'Docker container events received, by action.', labelNames: ['action'], registers: r });
     for (const action of EVENT_ACTION_LABELS) this.dockerEvents.inc({ action }, 0);
     this.watchRestarts = new Counter({ name: 'tinyforge_reconciler_docker_watch_restarts_total', help: 'Times the Docker event stream ended and was reopened.', registers: r });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   composeRowId,
+  hostScopedRowId,
   normalizeState,
   oversizedColumns,
   parseContainerNumber,
@@ -40,6 +41,7 @@ describe('dispatch', () => {
       { name: 'workload label with role', labels: { 'tinyforge.workload.id': 'w-proj', 'tinyforge.workload.kind': 'project', 'tinyforge.role': 'blue' }, expect: { dispatch: 'workload', id: 'w-proj:blue', role: 'blue', kind: 'project' } },
       { name: 'workload label beats site and compose labels', labels: { 'tinyforge.workload.id': 'w-proj', 'tinyforge.role': 'green', 'tinyforge.static-site': 'site-1', 'com.docker.compose.project': 'tinyforge-shop' }, expect: { dispatch: 'workload', id: 'w-proj:green', kind: 'project' } },
       { name: 'workload of kind site without role', labels: { 'tinyforge.workload.id': 'w-site', 'tinyforge.workload.kind': 'site' }, expect: { dispatch: 'workload', id: 'w-site:site', role: '' } },
+      { name: 'site workload without kind or role label: the kind comes from the label only, so W:<container ID>, never W:site', labels: { 'tinyforge.workload.id': 'w-site' }, expect: { dispatch: 'workload', id: `w-site:${'c'.repeat(64)}`, role: '', kind: 'site' } },
       { name: 'workload without role or site kind falls back to container ID', labels: { 'tinyforge.workload.id': 'w-proj' }, expect: { dispatch: 'workload', id: `w-proj:${'c'.repeat(64)}`, kind: 'project' } },
       { name: 'forged workload label', labels: { 'tinyforge.workload.id': 'nope', 'tinyforge.role': 'x' }, expect: { dispatch: 'workload', reason: 'unknown_workload' } },
       { name: 'static site label beats compose', labels: { 'tinyforge.static-site': 'site-1', 'com.docker.compose.project': 'tinyforge-shop' }, expect: { dispatch: 'site', id: 'w-site:site', role: '', kind: 'site' } },
@@ -59,7 +61,7 @@ describe('dispatch', () => {
     ];
     for (const c of cases) {
       it(c.name, () => {
-        const r = resolveRow(item(c.labels, c.over), desired, 'node-a');
+        const r = resolveRow(item(c.labels, c.over), desired, 'local');
         expect(r.dispatch).to.equal(c.expect.dispatch);
         if (c.expect.reason) {
           expect(r.ok).to.equal(false);
@@ -71,10 +73,20 @@ describe('dispatch', () => {
         expect(r.row.id).to.equal(c.expect.id);
         if (c.expect.role !== undefined) expect(r.row.role).to.equal(c.expect.role);
         if (c.expect.kind !== undefined) expect(r.row.workloadKind).to.equal(c.expect.kind);
-        expect(r.row.host).to.equal('node-a');
+        expect(r.row.host).to.equal('local');
         expect(r.row.containerId).to.equal('c'.repeat(64));
+        // Any other host scopes the same derived ID by its name.
+        const other = resolveRow(item(c.labels, c.over), desired, 'node-a');
+        expect(other.ok && other.row.id).to.equal(`${c.expect.id}@node-a`);
+        expect(other.ok && other.row.host).to.equal('node-a');
       });
     }
+  });
+
+  it('hostScopedRowId keeps the original IDs on host local only', () => {
+    expect(hostScopedRowId('w:web', 'local')).to.equal('w:web');
+    expect(hostScopedRowId('w:web', 'node-b')).to.equal('w:web@node-b');
+    expect(hostScopedRowId('w:web', 'Local')).to.equal('w:web@Local');
   });
 
   it('an existing row bound to the Docker ID keeps its (deployer-assigned) ID', () => {

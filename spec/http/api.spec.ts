@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { WorkloadStatusService } from '../../src/status/workload-status.service.js';
 import { Database } from '../../src/store/database.js';
 import { StatusRepository } from '../../src/store/status.repository.js';
-import { DB_TARGETS, insertRows, insertWorkloads, transition } from '../status/support.js';
+import { DB_TARGETS, insertRefusals, insertRows, insertWorkloads, transition, type RefusalRow } from '../status/support.js';
 import { responseSchema, validate } from './json-schema.js';
 
 const TOKEN = 's3cr3t-token-value';
@@ -52,8 +52,8 @@ for (const target of DB_TARGETS) {
       return { status: res.status, body, headers: res.headers };
     }
 
-    /** Walks every page of `path` with `limit`, calling `between` after each page. */
-    async function walk(path: string, limit: number, between?: (page: number) => Promise<void>): Promise<string[]> {
+    /** Walks every page of `path` with `limit`, calling `between` after each page; returns each item's `key`. */
+    async function walk(path: string, limit: number, between?: (page: number) => Promise<void>, key: (i: any) => string = (i) => String(i.id)): Promise<string[]> {
       const ids: string[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < 10_000; page++) {
@@ -61,7 +61,7 @@ for (const target of DB_TARGETS) {
         const r = await get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
         expect(r.status, JSON.stringify(r.body)).to.equal(200);
         expect(r.body.items.length).to.be.at.most(limit);
-        ids.push(...r.body.items.map((i: { id: string | number }) => String(i.id)));
+        ids.push(...r.body.items.map(key));
         cursor = r.body.nextCursor;
         if (!cursor) return ids;
         await between?.(page);
@@ -100,7 +100,7 @@ for (const target of DB_TARGETS) {
       const r = await get('/v1/openapi.json');
       expect(r.status).to.equal(200);
       expect(r.body.openapi).to.equal('3.1.0');
-      expect(Object.keys(r.body.paths)).to.have.members(['/v1/containers', '/v1/workloads/{id}/status', '/v1/workloads/{id}/events', '/v1/openapi.json']);
+      expect(Object.keys(r.body.paths)).to.have.members(['/v1/containers', '/v1/refusals', '/v1/workloads/{id}/status', '/v1/workloads/{id}/events', '/v1/openapi.json']);
       // Every schema in the document only uses what the validator checks.
       for (const [name, schema] of Object.entries(r.body.components.schemas as Record<string, Record<string, unknown>>)) {
         expect(validate(r.body, schema, undefined).filter((e) => e.includes('unsupported') || e.includes('dangling')), name).to.deep.equal([]);
@@ -172,13 +172,107 @@ for (const target of DB_TARGETS) {
       await db.query("DELETE FROM `workloads` WHERE `id` = 'wl-page'");
     });
 
+    it('marks container rows whose workload does not exist as orphaned', async () => {
+      await insertRows(db, [
+        ['wl-gone:web', 'wl-gone', 'running', 'cg1'],
+        ['wl-a:orphan-check', 'wl-a', 'running', 'cg2'],
+        ['wl-A:case', 'wl-A', 'running', 'cg3'],
+        ['wl-a :pad', 'wl-a ', 'running', 'cg4'],
+      ]);
+      try {
+        const all = (await get('/v1/containers?limit=500')).body.items as Array<{ id: string; orphaned: boolean }>;
+        expect(all.length).to.be.greaterThan(120);
+        const orphaned = all.filter((i) => i.orphaned).map((i) => i.id);
+        expect(orphaned, 'exact comparison: other case and a trailing space name no workload').to.have.members(['wl-gone:web', 'wl-A:case', 'wl-a :pad']);
+        expect(all.find((i) => i.id === 'wl-a:orphan-check')).to.include({ orphaned: false });
+        const one = await get('/v1/containers?workload=wl-gone');
+        expect(one.body.items).to.have.length(1);
+        expect(one.body.items[0]).to.include({ id: 'wl-gone:web', workloadId: 'wl-gone', orphaned: true });
+        expect(await walk('/v1/containers?host=h1', 7)).to.deep.equal((await db.query<{ id: string }>("SELECT `id` FROM `containers` WHERE `host` = 'h1' ORDER BY `id`")).rows.map((r) => r.id));
+      } finally {
+        await db.query("DELETE FROM `containers` WHERE `id` IN ('wl-gone:web', 'wl-a:orphan-check', 'wl-A:case', 'wl-a :pad')");
+      }
+    });
+
+    it('lists refusals with filters by host, reason and workload, in (host, container) order', async () => {
+      const rows: RefusalRow[] = [
+        { host: 'h1', containerId: 'c-conf-1', containerName: 'web-dup', dispatch: 'workload', reason: 'conflict', workloadId: 'wl-a', rowId: 'wl-a:r000', detail: 'row bound to live container c0' },
+        { host: 'h2', containerId: 'c-conf-2', reason: 'conflict', workloadId: 'wl-b', rowId: 'wl-b:r001' },
+        { host: 'h1', containerId: 'c-forged', reason: 'unknown_workload', workloadId: 'wl-nope', dispatch: 'workload' },
+        { host: 'h2', containerId: 'c-long', reason: 'value_too_long', workloadId: 'wl-a', detail: 'value longer than its column: role' },
+        { host: 'h1', containerId: 'c-nolabel', reason: 'no_tinyforge_labels', dispatch: 'none' },
+      ];
+      await insertRefusals(db, rows);
+      try {
+        const all = await get('/v1/refusals');
+        expect(all.status).to.equal(200);
+        expect(all.body.nextCursor).to.equal(null);
+        expect(all.body.items.map((i: any) => `${i.host}/${i.containerId}`)).to.deep.equal(['h1/c-conf-1', 'h1/c-forged', 'h1/c-nolabel', 'h2/c-conf-2', 'h2/c-long']);
+        const first = all.body.items[0];
+        expect(first).to.deep.include({ host: 'h1', containerId: 'c-conf-1', containerName: 'web-dup', dispatch: 'workload', reason: 'conflict', workloadId: 'wl-a', rowId: 'wl-a:r000', detail: 'row bound to live container c0' });
+        expect(Math.abs(Date.parse(first.since) - Date.now()), 'since: the database clock, as ISO').to.be.lessThan(60_000);
+        expect(all.body.items[2]).to.deep.include({ containerName: '', workloadId: '', rowId: '', detail: '' });
+        for (const [q, want] of [
+          ['host=h2', ['h2/c-conf-2', 'h2/c-long']],
+          ['reason=conflict', ['h1/c-conf-1', 'h2/c-conf-2']],
+          ['workload=wl-a', ['h1/c-conf-1', 'h2/c-long']],
+          ['host=h1&reason=conflict&workload=wl-a', ['h1/c-conf-1']],
+          ['host=h3', []],
+          ['reason=unknown_stack', []],
+        ] as const) {
+          const r = await get(`/v1/refusals?${q}`);
+          expect(r.status, q).to.equal(200);
+          expect(r.body.items.map((i: any) => `${i.host}/${i.containerId}`), q).to.deep.equal(want);
+        }
+      } finally {
+        await db.query('DELETE FROM `container_refusals`');
+      }
+    });
+
+    it('pages refusals by (host, container ID) without duplicates or gaps, also while refusals come and go', async () => {
+      // Hosts and IDs that sort differently as bytes, as JS strings and case-insensitively.
+      const hosts = ['h1', 'H1', 'h1 ', 'h10', 'node-ü', 'node-😀'];
+      const stable: RefusalRow[] = [];
+      for (const host of hosts) for (let i = 0; i < 6; i++) stable.push({ host, containerId: `c${String(i * 2).padStart(3, '0')}`, reason: i % 2 ? 'conflict' : 'unknown_workload', workloadId: 'wl-a' });
+      const volatile: RefusalRow[] = stable.map((r) => ({ ...r, containerId: r.containerId.replace(/0$/, '1').replace(/2$/, '3').replace(/4$/, '5').replace(/6$/, '7').replace(/8$/, '9') }));
+      await insertRefusals(db, [...stable, ...volatile]);
+      try {
+        const key = (i: any) => JSON.stringify([i.host, i.containerId]);
+        const ordered = (await db.query<{ host: string; container_id: string }>('SELECT `host`, `container_id` FROM `container_refusals` ORDER BY `host`, `container_id`')).rows.map((r) => JSON.stringify([r.host, r.container_id]));
+        expect(ordered).to.have.length(stable.length * 2);
+        for (const limit of [1, 5, 500]) expect(await walk('/v1/refusals', limit, undefined, key), `limit ${limit}`).to.deep.equal(ordered);
+        expect(await walk('/v1/refusals?reason=conflict', 4, undefined, key)).to.deep.equal(
+          (await db.query<{ host: string; container_id: string }>("SELECT `host`, `container_id` FROM `container_refusals` WHERE `reason` = 'conflict' ORDER BY `host`, `container_id`")).rows.map((r) => JSON.stringify([r.host, r.container_id])),
+        );
+
+        let added = 0;
+        const seen = await walk(
+          '/v1/refusals',
+          5,
+          async (page) => {
+            const gone = volatile.slice(page * 3, page * 3 + 3);
+            for (const g of gone) await db.query('DELETE FROM `container_refusals` WHERE `host` = ? AND `container_id` = ?', [g.host!, g.containerId]);
+            await insertRefusals(db, [{ host: hosts[page % hosts.length]!, containerId: `new-${page}`, reason: 'conflict' }]);
+            added++;
+          },
+          key,
+        );
+        expect(new Set(seen).size, 'no duplicates').to.equal(seen.length);
+        const missing = stable.map((r) => JSON.stringify([r.host, r.containerId])).filter((k) => !seen.includes(k));
+        expect(missing, 'every refusal that existed throughout appears').to.deep.equal([]);
+        expect(added).to.be.greaterThan(5);
+      } finally {
+        await db.query('DELETE FROM `container_refusals`');
+      }
+    });
+
     it('serves a workload status in the contract shape', async () => {
       const r = await get('/v1/workloads/wl-stack/status');
       expect(r.status).to.equal(200);
       expect(r.body).to.include({ workloadId: 'wl-stack', phase: 'Running' });
       expect(Object.keys(r.body)).to.include.members(['workloadId', 'phase', 'conditions', 'counts', 'observedAt']);
       expect(r.body.counts).to.include({ desired: 2, running: 2 });
-      expect(r.body.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).to.deep.equal(['Ready=True', 'Available=True']);
+      expect(r.body.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).to.deep.equal(['Ready=True', 'Available=True', 'Conflict=False']);
 
       svc.rowsChanged([await transition(db, 'wl-stack:web:2', 'wl-stack', 'running', 'stopped')]);
       await svc.flush();
@@ -257,6 +351,21 @@ for (const target of DB_TARGETS) {
         [`/v1/workloads/wl-a/events?order=desc&cursor=${encodeCursor('ea', '5')}`, /cursor/],
         [`/v1/workloads/wl-a/events?cursor=${encodeCursor('ea', 'x')}`, /cursor/],
         [`/v1/workloads/wl-a/events?cursor=${encodeCursor('c', 'wl-a:r000')}`, /cursor/],
+        ['/v1/refusals?reason=exploded', /reason: expected one of .*conflict.*, got "exploded"/],
+        ['/v1/refusals?reason=', /reason/],
+        ['/v1/refusals?host=', /host: expected 1 to 255 characters/],
+        ['/v1/refusals?workload=', /workload: expected 1 to 191 characters/],
+        [`/v1/refusals?workload=${'w'.repeat(192)}`, /workload: expected 1 to 191 characters, got 192/],
+        ['/v1/refusals?limit=0', /limit: expected an integer from 1 to 500/],
+        ['/v1/refusals?limit=501', /limit/],
+        ['/v1/refusals?reason=conflict&reason=unknown_workload', /reason: give it once/],
+        ['/v1/refusals?containerId=x', /unknown query parameter "containerId" \(expected host, reason, workload, cursor, limit\)/],
+        [`/v1/refusals?cursor=${encodeCursor('c', 'wl-a:r000')}`, /cursor: not a cursor of this endpoint/],
+        [`/v1/refusals?cursor=${encodeCursor('r', 'not json')}`, /cursor/],
+        [`/v1/refusals?cursor=${encodeCursor('r', '["h1"]')}`, /cursor/],
+        [`/v1/refusals?cursor=${encodeCursor('r', '["h1", 5]')}`, /cursor/],
+        [`/v1/refusals?cursor=${encodeCursor('r', '["h1", ""]')}`, /cursor/],
+        [`/v1/containers?cursor=${encodeCursor('r', '["h1","c1"]')}`, /cursor/],
       ];
       for (const [path, msg] of cases) {
         const r = await get(path);
@@ -266,15 +375,17 @@ for (const target of DB_TARGETS) {
     });
 
     it('is read-only: other methods get 405', async () => {
-      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
-        const r = await fetch(`${open.base}/api/v1/containers`, { method });
-        expect(r.status, method).to.equal(405);
-        expect(r.headers.get('allow')).to.equal('GET, HEAD');
+      for (const path of ['/v1/containers', '/v1/refusals']) {
+        for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+          const r = await fetch(`${open.base}/api${path}`, { method });
+          expect(r.status, `${method} ${path}`).to.equal(405);
+          expect(r.headers.get('allow')).to.equal('GET, HEAD');
+        }
       }
     });
 
     it('with API_TOKEN: every /api call needs the bearer token; probes and metrics stay open', async () => {
-      for (const path of ['/v1/containers', '/v1/workloads/wl-a/status', '/v1/workloads/nope/events', '/v1/openapi.json']) {
+      for (const path of ['/v1/containers', '/v1/refusals', '/v1/workloads/wl-a/status', '/v1/workloads/nope/events', '/v1/openapi.json']) {
         const none = await get(path, { on: locked });
         expect(none.status, path).to.equal(401);
         expect(none.headers.get('www-authenticate')).to.equal('Bearer realm="tinyforge-reconciler"');
@@ -290,6 +401,8 @@ for (const target of DB_TARGETS) {
       const ok = await get('/v1/containers?limit=2', { on: locked, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(ok.status).to.equal(200);
       expect(ok.body.items).to.have.length(2);
+      const refusals = await get('/v1/refusals', { on: locked, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(refusals.status).to.equal(200);
       const lower = await get('/v1/workloads/wl-a/status', { on: locked, headers: { authorization: `bearer ${TOKEN}` } });
       expect(lower.status, 'the scheme is case-insensitive').to.equal(200);
       const unknown = await fetch(`${locked.base}/api/v1/nothing-here`);
@@ -310,11 +423,13 @@ for (const target of DB_TARGETS) {
     it('answers 503 while the database is not connected yet', async () => {
       const early = await serve('', () => undefined);
       try {
-        const r = await fetch(`${early.base}/api/v1/containers`);
-        expect(r.status).to.equal(503);
-        const body = (await r.json()) as any;
-        expect(body.error.message).to.match(/not connected/);
-        expect(validate(doc, responseSchema(doc, 'GET', '/v1/containers', 503), body)).to.deep.equal([]);
+        for (const path of ['/v1/containers', '/v1/refusals']) {
+          const r = await fetch(`${early.base}/api${path}`);
+          expect(r.status).to.equal(503);
+          const body = (await r.json()) as any;
+          expect(body.error.message).to.match(/not connected/);
+          expect(validate(doc, responseSchema(doc, 'GET', path, 503), body)).to.deep.equal([]);
+        }
       } finally {
         await early.server.close();
       }

@@ -82,12 +82,14 @@ describe('docker events drive rows (real dockerd, RECONCILE_INTERVAL=5m)', funct
       expect(ids).to.have.length(3);
       await within2s(async () => {
         const rows = (await maria.query(`SELECT id, state FROM \`${db}\`.containers WHERE workload_id = 'wl-stack' ORDER BY id`)) as Array<{ id: string; state: string }>;
-        return rows.length === 3 && rows.every((r) => r.state === 'running') && rows.map((r) => r.id).join(',') === 'wl-stack:web,wl-stack:web:2,wl-stack:web:3';
+        const want = ['wl-stack:web', 'wl-stack:web:2', 'wl-stack:web:3'].map((id) => `${id}@${HOST}`).sort();
+        return rows.length === 3 && rows.every((r) => r.state === 'running') && rows.map((r) => r.id).sort().join(',') === want.join(',');
       }, 'three replica rows');
       await docker.compose('tinyforge-ev', yaml, ['up', '-d', '--scale', 'web=1']);
       await within2s(async () => {
         const rows = (await maria.query(`SELECT id, state FROM \`${db}\`.containers WHERE workload_id = 'wl-stack' ORDER BY id`)) as Array<{ id: string; state: string }>;
-        return rows.map((r) => `${r.id}=${r.state}`).join(',') === 'wl-stack:web=running,wl-stack:web:2=missing,wl-stack:web:3=missing';
+        const want = [`wl-stack:web@${HOST}=running`, `wl-stack:web:2@${HOST}=missing`, `wl-stack:web:3@${HOST}=missing`].sort();
+        return rows.map((r) => `${r.id}=${r.state}`).sort().join(',') === want.join(',');
       }, 'scaled-down replicas missing');
       await docker.compose('tinyforge-ev', yaml, ['down']);
     });

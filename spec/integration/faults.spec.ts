@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { COLUMN_LIMITS, DISPATCH_LABELS, UNMATCHED_REASONS, resolveRow, routeByLabels, type ContainerItem, type DesiredStateView } from '../../src/controller/dispatch.js';
+import { COLUMN_LIMITS, DISPATCH_LABELS, UNMATCHED_REASONS, hostScopedRowId, resolveRow, routeByLabels, type ContainerItem, type DesiredStateView } from '../../src/controller/dispatch.js';
 import { cleanLabels, itemFromInspect, itemFromListEntry } from '../../src/docker/items.js';
 import { LineSplitter, parseEventLine } from '../../src/docker/events.js';
 import { ContainersRepository } from '../../src/store/containers.repository.js';
@@ -268,7 +268,7 @@ describe('faults: never lose a row (issue 7)', function () {
         const readyMs = Date.now() - t0;
         const row = async () => (await readRows(maria, db)).find((r) => r.container_id === pre);
         await eventually(async () => (await row())?.state === 'stopped', 'the pre-existing container (stopped by the daemon stop) gets its row', 10_000);
-        expect((await row())!.id).to.equal(`${WID}:pre`);
+        expect((await row())!.id).to.equal(hostScopedRowId(`${WID}:pre`, HOST));
         // The event stream works after the late start: a change reaches the row quickly.
         await docker.docker(['start', pre]);
         await eventually(async () => (await row())?.state === 'running', 'docker start after the late daemon -> running', 5_000);
@@ -322,11 +322,11 @@ describe('faults: never lose a row (issue 7)', function () {
             const batch: ObservedRow[] = [];
             for (let j = 0; j < 40; j++) {
               const c = targets[Math.floor(r() * targets.length)]!;
-              batch.push({ id: c.rowId, workloadId: c.workloadId, workloadKind: 'project', role: c.role, containerId: c.containerId, imageRef: `hammer-${k}`, host: HOST, state: 'restarting', port: 1 });
+              batch.push({ id: hostScopedRowId(c.rowId, HOST), workloadId: c.workloadId, workloadKind: 'project', role: c.role, containerId: c.containerId, imageRef: `hammer-${k}`, host: HOST, state: 'restarting', port: 1 });
             }
             try {
               stats.statements++;
-              await repo.upsert(batch, Date.now(), 40);
+              await repo.upsert(batch, 40);
             } catch (e) {
               const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
               if (code === 'ER_LOCK_DEADLOCK') stats.deadlocks++;
@@ -395,7 +395,7 @@ describe('faults: never lose a row (issue 7)', function () {
               const rows = [...pick.values()]; // unsorted on purpose
               for (let attempt = 0; ; attempt++) {
                 try {
-                  await repo.upsert(rows, Date.now(), 60);
+                  await repo.upsert(rows, 60);
                   stats.ok++;
                   break;
                 } catch (e) {
@@ -509,6 +509,7 @@ describe('faults: never lose a row (issue 7)', function () {
             continue;
           }
           const want = k.row(k.sim.id);
+          if (want.id !== undefined) want.id = hostScopedRowId(want.id, HOST);
           if (!got) {
             problems.push(`${k.what}: no row`);
             continue;
@@ -568,7 +569,9 @@ describe('faults: never lose a row (issue 7)', function () {
             { id: `wl-odd:${id('2')}`, container_id: id('2'), role: '', state: 'paused', image_ref: 'img', port: 0 },
             { id: 'wl-odd:a', container_id: id('a'), role: 'a', state: 'running', image_ref: '', port: 0 },
             { id: 'wl-odd:b', container_id: id('b'), role: 'b', state: 'stopped', image_ref: 'img', port: 8080 },
-          ].sort((x, y) => (x.id < y.id ? -1 : 1)),
+          ]
+            .map((x) => ({ ...x, id: hostScopedRowId(x.id, HOST) }))
+            .sort((x, y) => (x.id < y.id ? -1 : 1)),
         );
         expect(await counter(t, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_state"}')).to.be.at.least(2);
         expect(await counter(t, 'tinyforge_reconciler_handler_panics_total')).to.equal(0);
@@ -738,7 +741,7 @@ describe('faults: never lose a row (issue 7)', function () {
           expect(row.port, ctx).to.equal(item.ports[0] ?? 0);
           const wid = item.labels['tinyforge.workload.id'] ?? '';
           const role = item.labels['tinyforge.role'] ?? '';
-          if (wid !== '' && role !== '') expect(row.id, `${ctx}: workloadID:role`).to.equal(`${wid}:${role}`);
+          if (wid !== '' && role !== '') expect(row.id, `${ctx}: workloadID:role`).to.equal(hostScopedRowId(`${wid}:${role}`, HOSTNAME));
           reasons.set('ok', (reasons.get('ok') ?? 0) + 1);
         } else {
           expect(UNMATCHED_REASONS as readonly string[], ctx).to.include(res.reason);
@@ -747,8 +750,10 @@ describe('faults: never lose a row (issue 7)', function () {
           const wid = item.labels['tinyforge.workload.id'] ?? '';
           if (res.reason === 'value_too_long' && wid !== '') {
             const role = item.labels['tinyforge.role'] ?? '';
-            const kind = (item.labels['tinyforge.workload.kind'] ?? '') || KNOWN[wid]!;
-            const rowId = role !== '' ? `${wid}:${role}` : kind === 'site' ? `${wid}:site` : `${wid}:${item.id}`;
+            const labelKind = item.labels['tinyforge.workload.kind'] ?? '';
+            const kind = labelKind || KNOWN[wid]!;
+            // The row ID takes the kind from the label only, and is scoped by the host.
+            const rowId = hostScopedRowId(role !== '' ? `${wid}:${role}` : labelKind === 'site' ? `${wid}:site` : `${wid}:${item.id}`, HOSTNAME);
             const over = codePoints(rowId) > 512 || codePoints(wid) > 191 || codePoints(kind) > 32 || codePoints(role) > 255 || codePoints(item.id) > 128 || codePoints(item.image) > 1024;
             expect(over, `${ctx}: refused as too long although every column fits`).to.equal(true);
           }

@@ -7,7 +7,8 @@ import { runCli, startService, type ServiceProcess } from '../support/service-pr
 import { allowedRoute, startSocketProxy, type SocketProxy } from '../support/socket-proxy.js';
 import { dbNameOf, readRows } from '../support/truth.js';
 
-const HOST = 'px-host';
+// Host `local` keeps the original row IDs asserted below.
+const HOST = 'local';
 const LABELS = (wid: string, role: string) => ({ 'tinyforge.managed': 'true', 'tinyforge.workload.id': wid, 'tinyforge.role': role });
 
 function rawRequest(port: number, method: string, target: string, opts: { body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {

@@ -18,6 +18,8 @@ interface Row {
 }
 
 const HOST = 'it-host';
+/** Derived row IDs on a host other than `local` carry the host (docs/architecture.md). */
+const rid = (id: string) => `${id}@${HOST}`;
 
 /**
  * The whole service end to end against a real private Docker engine and a real throwaway
@@ -75,13 +77,13 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     const all = await rows();
     const byId = new Map(all.map((r) => [r.id, r]));
 
-    expect(byId.get('wl-proj:blue')).to.include({ workload_id: 'wl-proj', workload_kind: 'project', role: 'blue', container_id: proj, state: 'running', host: HOST, image_ref: docker.image });
-    expect(byId.get('wl-proj:green')).to.include({ container_id: exited, state: 'stopped', workload_kind: 'project' });
-    expect(byId.get('wl-site:site')).to.include({ workload_kind: 'site', role: '', container_id: site, state: 'created' });
-    expect(byId.get('wl-stack:web')).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
-    expect(byId.get('wl-stack:web:2')).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
-    expect(byId.get('wl-stack:worker')).to.include({ role: 'worker', state: 'running' });
-    expect(byId.get('wl-stack:web')!.container_id).not.to.equal(byId.get('wl-stack:web:2')!.container_id);
+    expect(byId.get(rid('wl-proj:blue'))).to.include({ workload_id: 'wl-proj', workload_kind: 'project', role: 'blue', container_id: proj, state: 'running', host: HOST, image_ref: docker.image });
+    expect(byId.get(rid('wl-proj:green'))).to.include({ container_id: exited, state: 'stopped', workload_kind: 'project' });
+    expect(byId.get(rid('wl-site:site'))).to.include({ workload_kind: 'site', role: '', container_id: site, state: 'created' });
+    expect(byId.get(rid('wl-stack:web'))).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
+    expect(byId.get(rid('wl-stack:web:2'))).to.include({ workload_kind: 'stack', role: 'web', state: 'running' });
+    expect(byId.get(rid('wl-stack:worker'))).to.include({ role: 'worker', state: 'running' });
+    expect(byId.get(rid('wl-stack:web'))!.container_id).not.to.equal(byId.get(rid('wl-stack:web:2'))!.container_id);
     for (const r of all) expect(r.last_seen_at, r.id).to.be.instanceOf(Date);
     expect(all.map((r) => r.container_id)).not.to.include.members([unmanaged, forged]);
     expect(all).to.have.length(6);
@@ -96,7 +98,7 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     expect((await rowFor(victim))!.state).to.equal('running');
     await docker.docker(['rm', '-f', victim]);
     await pass();
-    const r = (await rows()).find((x) => x.id === 'wl-proj:victim')!;
+    const r = (await rows()).find((x) => x.id === rid('wl-proj:victim'))!;
     expect(r.state).to.equal('missing');
     expect(r.container_id, 'the binding is kept for the record').to.equal(victim);
     const pre = (await rows()).find((x) => x.id === 'pre-1')!;
@@ -104,10 +106,10 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
   });
 
   it('keeps deployer-assigned row IDs and deployer-owned columns', async () => {
-    // The deployer's order: pre-create the row (empty container_id), docker create, bind the
-    // row. The service is down meanwhile so no event races the binding.
+    // The deployer's order: pre-create the row (empty container_id, no host yet), docker create,
+    // bind the row. The service is down meanwhile so no event races the binding.
     await t!.stop();
-    await maria.query(`INSERT INTO \`${db}\`.containers (id, workload_id, workload_kind, role, container_id, host, state, deploy_note) VALUES ('5b0d-uuid','wl-proj','project','canary2','', 'local', 'created', 'keep me')`);
+    await maria.query(`INSERT INTO \`${db}\`.containers (id, workload_id, workload_kind, role, container_id, host, state, deploy_note) VALUES ('5b0d-uuid','wl-proj','project','canary2','', '', 'created', 'keep me')`);
     const c = await docker.runContainer({ name: 'proj-canary', labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'canary2' } });
     await maria.query(`UPDATE \`${db}\`.containers SET container_id = ? WHERE id = '5b0d-uuid'`, [c]);
     await start();
@@ -134,7 +136,7 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     const before = await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}');
     await pass();
     expect((await rowFor(uni))!.role).to.equal('фронт-🚀-東京');
-    expect((await rowFor(uni))!.id).to.equal('wl-uni:фронт-🚀-東京');
+    expect((await rowFor(uni))!.id).to.equal(rid('wl-uni:фронт-🚀-東京'));
     expect((await rowFor(sql))!.role).to.equal(hostile);
     expect(await rowFor(huge), 'a role longer than its column is refused, not truncated').to.equal(undefined);
     expect((await rowFor(bigNote))!.state).to.equal('running');

@@ -4,7 +4,8 @@ import { counter, eventually, startTestApp, type TestApp } from '../support/app.
 import { sharedDockerd, type PrivateDockerd } from '../support/dockerd.js';
 import { sharedMariaDb, type MariaDbServer } from '../support/mariadb.js';
 
-const HOST = 'ws-host';
+// The original row IDs (host `local`): the messages below name rows.
+const HOST = 'local';
 
 interface StatusBody {
   workloadId: string;

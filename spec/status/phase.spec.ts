@@ -1,12 +1,15 @@
 import { expect } from 'chai';
 import {
   carryTransitionTimes,
+  CONDITION_TYPES,
   computeStatus,
+  conflictMessage,
   countRows,
   deriveStatus,
   MAX_NAMED,
   phaseOf,
   statusChanged,
+  type ConflictClaim,
   type NotRunningSlot,
   type Phase,
   type RowGroup,
@@ -73,7 +76,8 @@ describe('workload status derivation (pure)', () => {
         expect([available.status, available.reason], 'Available').to.deep.equal(c.available);
         if (c.message) expect(ready.message).to.equal(c.message);
         expect(d.counts.desired).to.equal(c.rows.length);
-        expect(d.conditions.map((x) => x.type)).to.deep.equal(['Ready', 'Available']);
+        expect(d.conditions.map((x) => x.type)).to.deep.equal(['Ready', 'Available', 'Conflict']);
+        expect(d.conditions.find((x) => x.type === 'Conflict')).to.include({ status: 'False', reason: 'NoConflicts' });
       });
     }
   });
@@ -105,7 +109,7 @@ describe('workload status derivation (pure)', () => {
 
     it('moves only when a condition status flips', () => {
       const s1 = computeStatus(running, undefined, T0);
-      expect(s1.conditions.map((c) => c.lastTransitionTime)).to.deep.equal([new Date(T0).toISOString(), new Date(T0).toISOString()]);
+      expect(s1.conditions.map((c) => c.lastTransitionTime)).to.deep.equal([new Date(T0).toISOString(), new Date(T0).toISOString(), new Date(T0).toISOString()]);
 
       // Same observation later: nothing moves.
       const s2 = computeStatus(running, s1, T0 + 1000);
@@ -133,7 +137,54 @@ describe('workload status derivation (pure)', () => {
 
     it('gives a condition missing from the previous status the current time', () => {
       const out = carryTransitionTimes([{ type: 'Ready', status: 'True', reason: 'x', message: '', lastTransitionTime: 'then' }], deriveStatus(running).conditions, 'now');
-      expect(out.map((c) => c.lastTransitionTime)).to.deep.equal(['then', 'now']);
+      expect(out.map((c) => c.lastTransitionTime)).to.deep.equal(['then', 'now', 'now']);
+    });
+
+    it('moves the Conflict time only when a conflict appears or ends, not when the claims change', () => {
+      const claim = (containerId: string, rowId: string, host = 'h1'): ConflictClaim => ({ host, containerId, rowId });
+      const s1 = computeStatus(running, undefined, T0);
+      const s2 = computeStatus({ ...running, conflicts: { total: 1, first: [claim('c9', 's:web')] } }, s1, T0 + 1000);
+      const conflict = (s: typeof s1) => s.conditions.find((c) => c.type === 'Conflict')!;
+      expect(conflict(s2)).to.include({ status: 'True', reason: 'DuplicateClaim', message: '1 container refused: container c9 claims row s:web', lastTransitionTime: new Date(T0 + 1000).toISOString() });
+      expect(s2.phase, 'a conflict does not change the phase').to.equal('Running');
+      expect(statusChanged(s1, s2)).to.equal(true);
+      const s3 = computeStatus({ ...running, conflicts: { total: 2, first: [claim('c9', 's:web'), claim('c8', 's:web:2')] } }, s2, T0 + 2000);
+      expect(conflict(s3).lastTransitionTime).to.equal(new Date(T0 + 1000).toISOString());
+      expect(conflict(s3).message).to.equal('2 containers refused: container c9 claims row s:web, container c8 claims row s:web:2');
+      const s4 = computeStatus(running, s3, T0 + 3000);
+      expect(conflict(s4)).to.include({ status: 'False', reason: 'NoConflicts', lastTransitionTime: new Date(T0 + 3000).toISOString() });
+      expect(computeStatus({ ...running, conflicts: { total: 0, first: [] } }, s4, T0 + 4000), 'zero conflicts is no conflict').to.deep.equal(s4);
+    });
+  });
+
+  describe('Conflict condition', () => {
+    const claim = (containerId: string, rowId: string, host = 'h1'): ConflictClaim => ({ host, containerId, rowId });
+
+    it('is one of the documented condition types, always present, False without conflicts', () => {
+      expect([...CONDITION_TYPES]).to.deep.equal(['Ready', 'Available', 'Conflict']);
+      const d = deriveStatus(observe([['w:web', 'running']]));
+      expect(d.conditions[2]).to.deep.equal({ type: 'Conflict', status: 'False', reason: 'NoConflicts', message: 'no container of this workload is refused for a conflicting claim' });
+    });
+
+    it('names the first claims in (row, host, container) order whatever the input order, shortening Docker IDs', () => {
+      const long = 'ab'.repeat(32);
+      const first = [claim('c2', 'w:web', 'h2'), claim(long, 'w:db'), claim('c1', 'w:web', 'h2'), claim('c3', 'w:web', 'h1')];
+      const d = deriveStatus({ ...observe([['w:web', 'running']]), conflicts: { total: 4, first } });
+      expect(d.conditions[2]).to.deep.include({ type: 'Conflict', status: 'True', reason: 'DuplicateClaim' });
+      expect(d.conditions[2]!.message).to.equal(
+        `4 containers refused: container ${long.slice(0, 12)} claims row w:db, container c3 claims row w:web, container c1 claims row w:web, container c2 claims row w:web`,
+      );
+      const reversed = deriveStatus({ ...observe([['w:web', 'running']]), conflicts: { total: 4, first: [...first].reverse() } });
+      expect(reversed.conditions[2]!.message, 'stable').to.equal(d.conditions[2]!.message);
+    });
+
+    it('names at most a handful and says how many more; bounded length', () => {
+      const first = Array.from({ length: MAX_NAMED }, (_, i) => claim(`c${i}`, `w:r${i}`));
+      const msg = conflictMessage({ total: 12, first });
+      expect(msg.match(/claims row/g)).to.have.length(MAX_NAMED);
+      expect(msg.endsWith(`and ${12 - MAX_NAMED} more`)).to.equal(true);
+      const huge = conflictMessage({ total: 3, first: [claim('x'.repeat(128), 'r'.repeat(512)), claim('y'.repeat(128), 's'.repeat(512)), claim('z', 't'.repeat(512))] });
+      expect(huge.length).to.be.at.most(1000);
     });
   });
 

@@ -90,3 +90,23 @@ export async function insertRows(db: Database, rows: Array<[string, string, stri
     rows.flatMap(([id, wl, state, cid]) => [id, wl, 'project', id.split(':')[1] ?? '', cid, host, state]),
   );
 }
+
+/** A `container_refusals` row as the specs write it (the lead's writer is not needed to read them). */
+export interface RefusalRow {
+  host?: string;
+  containerId: string;
+  containerName?: string;
+  dispatch?: string;
+  reason: string;
+  workloadId?: string;
+  rowId?: string;
+  detail?: string;
+}
+
+export async function insertRefusals(db: Pick<Database, 'query'>, rows: RefusalRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO \`container_refusals\` (\`host\`, \`container_id\`, \`container_name\`, \`dispatch\`, \`reason\`, \`workload_id\`, \`row_id\`, \`detail\`) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
+    rows.flatMap((r) => [r.host ?? 'h1', r.containerId, r.containerName ?? '', r.dispatch ?? 'workload', r.reason, r.workloadId ?? '', r.rowId ?? '', r.detail ?? '']),
+  );
+}

@@ -54,73 +54,85 @@ for (const target of targets) {
       await db.query("INSERT INTO `containers` (`id`, `workload_id`, `container_id`, `host`, `state`) VALUES ('a', 'w1', '', 'h1', 'created')");
       const created = (await all())[0]!.created_at;
       const rows = Array.from({ length: 1200 }, (_, i) => row(i === 0 ? 'a' : `r${String(i).padStart(4, '0')}`));
-      await repo.upsert(rows, Date.now(), 500);
+      await repo.upsert(rows, 500);
       const got = await all();
       expect(got).to.have.length(1200);
       const a = got.find((r) => r.id === 'a')!;
       expect(a).to.include({ container_id: 'c-a', state: 'running', role: 'web', host: 'h1' });
       expect(parseDbTime(a.created_at), 'created_at is never overwritten').to.equal(parseDbTime(created));
       expect(a.last_seen_at).to.not.equal(null);
+      const dbNow = await db.now();
+      expect(Math.abs(parseDbTime(a.last_seen_at)! - dbNow), 'last_seen_at is the database clock').to.be.lessThan(5_000);
+    });
+
+    it("never overwrites another host's row, but adopts a row the deployer left without a host", async () => {
+      await repo.upsert([row('theirs', { host: 'h2', containerId: 'c-theirs', state: 'running' })]);
+      await db.query("INSERT INTO `containers` (`id`, `workload_id`, `container_id`, `host`, `state`) VALUES ('hostless', 'w1', 'c-hl', '', 'created')");
+      await repo.upsert([row('theirs', { host: 'h1', containerId: 'c-mine', state: 'stopped' }), row('hostless', { containerId: 'c-hl' })]);
+      const got = Object.fromEntries((await all()).map((r) => [r.id, r]));
+      expect(got.theirs).to.include({ host: 'h2', container_id: 'c-theirs', state: 'running' });
+      expect(got.hostless).to.include({ host: 'h1', container_id: 'c-hl', state: 'running' });
+      const mine = (await repo.listForHost('h1')).map((r) => r.id).sort();
+      expect(mine).to.deep.equal(['hostless']);
     });
 
     it('round-trips unicode and SQL metacharacters verbatim', async () => {
       const nasty = "'); DROP TABLE containers;-- 🚀 東京 \\ % _ \" `";
-      await repo.upsert([row('u', { role: nasty, imageRef: 'ü:1' })], Date.now());
+      await repo.upsert([row('u', { role: nasty, imageRef: 'ü:1' })]);
       const [r] = await repo.findByContainerOrRowIds([], ['u']);
       expect(r!.role).to.equal(nasty);
       expect(r!.imageRef).to.equal('ü:1');
       expect((await repo.findByContainerOrRowIds(['c-u'], []))[0]!.id).to.equal('u');
     });
 
-    it('sweeps only this host, never unbound rows, never rows changed after the list began', async () => {
-      await repo.upsert([row('old'), row('other-host', { host: 'h2' })], Date.now());
+    it('sweeps by compare-and-set: only this host, never unbound rows, never a row rebound since the snapshot', async () => {
+      await repo.upsert([row('old'), row('other-host', { host: 'h2' }), row('rebound')]);
       await db.query("INSERT INTO `containers` (`id`, `container_id`, `host`, `state`) VALUES ('unbound', '', 'h1', 'created')");
-      await sleep(20);
-      const listStartedAt = await db.now();
-      await sleep(20);
-      await repo.upsert([row('late')], Date.now()); // bound after the list began
-      const n = await repo.sweepMissing('h1', ['old', 'other-host', 'unbound', 'late'], listStartedAt);
+      const snapshot = await repo.listForHost('h1');
+      // Another program rebinds a row after the snapshot (whatever its session's clock says).
+      await db.query("UPDATE `containers` SET `container_id` = 'new-container' WHERE `id` = 'rebound'");
+      const seen = [...snapshot, row('other-host', { host: 'h2' })].map((r) => ({ id: r.id, containerId: r.containerId }));
+      const n = await repo.markMissingIfBound('h1', seen);
       expect(n).to.equal(1);
       const states = Object.fromEntries((await all()).map((r) => [r.id, r.state]));
-      expect(states).to.deep.equal({ late: 'running', old: 'missing', 'other-host': 'running', unbound: 'created' });
-      expect(await repo.sweepMissing('h1', ['old'], await db.now()), 'idempotent').to.equal(0);
+      expect(states).to.deep.equal({ old: 'missing', 'other-host': 'running', rebound: 'running', unbound: 'created' });
+      expect(await repo.markMissingIfBound('h1', [{ id: 'old', containerId: 'c-old' }]), 'idempotent').to.equal(0);
     });
 
-    it('a row rebound by another program after the list began is not swept', async () => {
-      await repo.upsert([row('slot')], Date.now());
-      await sleep(20);
-      const listStartedAt = await db.now();
-      await sleep(20);
-      await db.query("UPDATE `containers` SET `container_id` = 'new-container' WHERE `id` = 'slot'");
-      expect(await repo.sweepMissing('h1', ['slot'], listStartedAt)).to.equal(0);
+    it('the compare-and-set sweep handles thousands of rows in chunks', async () => {
+      const rows = Array.from({ length: 4000 }, (_, i) => row(`s${i}`));
+      await repo.upsert(rows, 1000);
+      const seen = rows.map((r, i) => ({ id: r.id, containerId: i % 2 === 0 ? r.containerId : 'someone-else' }));
+      expect(await repo.markMissingIfBound('h1', seen)).to.equal(2000);
     });
 
     it('marks missing by container ID on this host only', async () => {
-      await repo.upsert([row('x'), row('y', { host: 'h2', containerId: 'c-x2' })], Date.now());
+      await repo.upsert([row('x'), row('y', { host: 'h2', containerId: 'c-x2' })]);
       expect(await repo.markMissingByContainerIds('h1', ['c-x', 'c-x2', 'nope'])).to.equal(1);
       expect(await repo.markMissingByContainerIds('h1', ['c-x'])).to.equal(0);
       expect((await all()).map((r) => r.state)).to.deep.equal(['missing', 'running']);
     });
 
-    it('touches last_seen_at without moving updated_at, and skips missing or unbound rows', async () => {
-      await repo.upsert([row('t1'), row('t2', { state: 'missing' })], Date.now() - 60_000);
+    it('touches last_seen_at with the database clock without moving updated_at, and skips missing or unbound rows', async () => {
+      await repo.upsert([row('t1'), row('t2', { state: 'missing' })]);
+      await db.query("UPDATE `containers` SET `last_seen_at` = '2001-01-01 00:00:00.000'");
       await db.query("INSERT INTO `containers` (`id`, `container_id`, `host`, `state`) VALUES ('t3', '', 'h1', 'created')");
       const before = await all();
       await sleep(30);
+      const n = await repo.touchLastSeen('h1');
       const now = await db.now();
-      const n = await repo.touchLastSeen('h1', now, now);
       expect(n).to.equal(1);
       const after = await all();
       const t1b = before.find((r) => r.id === 't1')!;
       const t1a = after.find((r) => r.id === 't1')!;
-      expect(parseDbTime(t1a.last_seen_at)).to.equal(now);
+      expect(now - parseDbTime(t1a.last_seen_at)!).to.be.within(0, 5_000);
       expect(parseDbTime(t1a.updated_at), 'seeing again is not a change').to.equal(parseDbTime(t1b.updated_at));
       expect(after.find((r) => r.id === 't2')!.last_seen_at).to.deep.equal(before.find((r) => r.id === 't2')!.last_seen_at);
       expect(after.find((r) => r.id === 't3')!.last_seen_at).to.equal(null);
     });
 
     it('moves updated_at when another program changes an observed column', async () => {
-      await repo.upsert([row('m')], Date.now());
+      await repo.upsert([row('m')]);
       const before = parseDbTime((await all())[0]!.updated_at)!;
       await sleep(20);
       await db.query("UPDATE `containers` SET `state` = 'stopped' WHERE `id` = 'm'");

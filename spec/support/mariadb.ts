@@ -7,16 +7,21 @@
  *
  *   const shared = await sharedMariaDb();        // one per mocha run, torn down by hooks.ts
  *
+ *   const ist = await startMariaDb({ defaultTimeZone: '+05:30' });   // server not in UTC
+ *   const other = await ist.connectPlain('store_...');                // "another program's session"
+ *
  * Each server: fresh datadir (mariadb-install-db) in a mkdtemp dir under /dev/shm (else /tmp), `--no-defaults`
  * (ignores /etc/mysql), its own free TCP port on 127.0.0.1 and unix socket; never touches 3306.
  * root@'%' has password ROOT_PASSWORD (TCP); root@localhost also accepts the unix socket.
+ * The server's default time zone is UTC (`--default-time-zone=+00:00`, TZ=UTC) unless the
+ * `defaultTimeZone` / `systemTimeZone` options say otherwise.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createConnection, type ConnectionOptions } from 'mysql2/promise';
+import { createConnection, type Connection, type ConnectionOptions } from 'mysql2/promise';
 import {
   ManagedProcess,
   SYSTEM_PATH,
@@ -67,10 +72,22 @@ export interface MariaDbServer {
   readonly user: 'root';
   readonly password: string;
   readonly running: boolean;
+  /** The server's `--default-time-zone` (`+00:00` unless started with another). */
+  readonly defaultTimeZone: string;
+  /** TZ of the mariadbd process, i.e. `@@system_time_zone` (`UTC` unless started with another). */
+  readonly systemTimeZone: string;
   /** mysql://root:<password>@127.0.0.1:<port>/<db> */
   url(database: string): string;
   /** mysql2 connection options (TCP, root, password), optionally for a database. */
   connectionOptions(database?: string): ConnectionOptions;
+  /**
+   * mysql2 options of a plain client: host, port, user, password, database and nothing else. No
+   * `timezone` (mysql2's default `local`: Dates converted in this process's TZ), no charset, no
+   * init statement: its session runs in the server's default time zone, like another program's.
+   */
+  plainConnectionOptions(database?: string): ConnectionOptions;
+  /** A connection with {@link plainConnectionOptions} (the caller ends it). */
+  connectPlain(database?: string): Promise<Connection>;
   /** CREATE DATABASE (utf8mb4) with a unique name starting with `prefix`, returns its URL. */
   createDatabase(prefix?: string): Promise<string>;
   /** One statement (or several: multipleStatements is on) over a short-lived connection; returns the rows / result header. */
@@ -95,8 +112,8 @@ function binary(candidates: string[], what: string): string {
   throw new Error(`${what} not found (looked for ${candidates.join(', ')}); install mariadb-server (see .ci/install.sh)`);
 }
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, TZ: 'UTC' };
+function childEnv(tz = 'UTC'): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, TZ: tz };
   for (const k of Object.keys(env)) if (k.startsWith('MYSQL_') || k.startsWith('MARIADB_')) delete env[k];
   return env;
 }
@@ -119,6 +136,8 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
     readonly rootDir: string,
     readonly port: number,
     private readonly mariadbd: string,
+    readonly defaultTimeZone = '+00:00',
+    readonly systemTimeZone = 'UTC',
   ) {
     this.datadir = path.join(rootDir, 'data');
     this.socketPath = path.join(rootDir, 'mysqld.sock');
@@ -150,6 +169,15 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
       timezone: 'Z',
       charset: 'utf8mb4_unicode_ci',
     };
+  }
+
+  plainConnectionOptions(database?: string): ConnectionOptions {
+    return { host: '127.0.0.1', port: this.port, user: this.user, password: this.password, database, connectTimeout: 5_000 };
+  }
+
+  async connectPlain(database?: string): Promise<Connection> {
+    if (this.disposed) throw new Error(`${this.label}: connectPlain() after dispose()`);
+    return createConnection(this.plainConnectionOptions(database));
   }
 
   async createDatabase(prefix = 'tf'): Promise<string> {
@@ -188,7 +216,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
       `--sql-mode=${SQL_MODE}`,
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_unicode_ci',
-      '--default-time-zone=+00:00',
+      `--default-time-zone=${this.defaultTimeZone}`,
       '--max-connections=500',
       '--skip-log-bin',
       '--skip-name-resolve',
@@ -197,7 +225,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
     fs.appendFileSync(this.logFile, `\n==== tinyforge test harness: starting mariadbd at ${new Date().toISOString()} ====\n`);
     const proc = new ManagedProcess(`${this.label} mariadbd`, this.mariadbd, args, {
       logFile: this.logFile,
-      env: childEnv(),
+      env: childEnv(this.systemTimeZone),
       cwd: this.rootDir,
     });
     this.proc = proc;
@@ -260,8 +288,47 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
 
 let nameCounter = 0;
 
+export interface StartMariaDbOptions {
+  name?: string;
+  /**
+   * `--default-time-zone`: a UTC offset (`+05:30`, `-07:00`; needs no time zone tables) or
+   * `SYSTEM` (then {@link systemTimeZone} decides). Default `+00:00`. Named zones
+   * (`Europe/Berlin`) are refused: the fresh datadir has no time zone tables.
+   */
+  defaultTimeZone?: string;
+  /**
+   * TZ of the mariadbd process, which becomes `@@system_time_zone` and is what `SYSTEM` means:
+   * a zone name from /usr/share/zoneinfo (`Asia/Kolkata`, `America/Denver`), resolved by the C
+   * library, so no time zone tables are needed. Default `UTC`.
+   */
+  systemTimeZone?: string;
+}
+
+function checkTimeZones(opts: StartMariaDbOptions): { defaultTimeZone: string; systemTimeZone: string } {
+  const defaultTimeZone = opts.defaultTimeZone ?? '+00:00';
+  const systemTimeZone = opts.systemTimeZone ?? 'UTC';
+  const m = /^([+-])(\d{1,2}):(\d{2})$/.exec(defaultTimeZone);
+  if (m) {
+    // MariaDB accepts -12:59 .. +13:00
+    const minutes = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+    if (Number(m[3]) > 59 || minutes < -(12 * 60 + 59) || minutes > 13 * 60) {
+      throw new Error(`startMariaDb: defaultTimeZone ${defaultTimeZone} is outside -12:59..+13:00`);
+    }
+  } else if (defaultTimeZone !== 'SYSTEM') {
+    throw new Error(
+      `startMariaDb: defaultTimeZone must be a UTC offset like +05:30 or SYSTEM, got ${JSON.stringify(defaultTimeZone)} ` +
+        '(named zones need time zone tables, which a fresh datadir lacks; use systemTimeZone with SYSTEM instead)',
+    );
+  }
+  if (!/^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/.test(systemTimeZone) || (systemTimeZone !== 'UTC' && !fs.existsSync(path.join('/usr/share/zoneinfo', systemTimeZone)))) {
+    throw new Error(`startMariaDb: systemTimeZone ${JSON.stringify(systemTimeZone)} is not a zone in /usr/share/zoneinfo (package tzdata)`);
+  }
+  return { defaultTimeZone, systemTimeZone };
+}
+
 /** Start a fresh MariaDB (fresh datadir, free port). Typically 0.5–1 s. Call dispose() when done. */
-export async function startMariaDb(opts: { name?: string } = {}): Promise<MariaDbServer> {
+export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<MariaDbServer> {
+  const { defaultTimeZone, systemTimeZone } = checkTimeZones(opts);
   const mariadbd = binary(['/usr/sbin/mariadbd', '/usr/sbin/mysqld'], 'mariadbd');
   const installDb = binary(['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'], 'mariadb-install-db');
   const prefix = dirPrefix();
@@ -270,7 +337,7 @@ export async function startMariaDb(opts: { name?: string } = {}): Promise<MariaD
   const label = `mariadb[${opts.name ?? `#${++nameCounter}`}]`;
   const rootDir = await makeOwnedTempDir(prefix);
   const port = await freePort();
-  const inst = new MariaDbInstance(label, rootDir, port, mariadbd);
+  const inst = new MariaDbInstance(label, rootDir, port, mariadbd, defaultTimeZone, systemTimeZone);
   registerServer(inst);
   try {
     await fsp.mkdir(path.join(rootDir, 'tmp'));

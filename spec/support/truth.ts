@@ -1,3 +1,4 @@
+import { hostScopedRowId } from '../../src/controller/dispatch.js';
 /**
  * Comparing the `containers` table with what the Docker engine says (the "truth"), for the fault,
  * leader, proxy and shutdown tests. The mapping is written out here on purpose rather than taken
@@ -85,9 +86,11 @@ export async function dockerClaims(docker: PrivateDockerd, wid: string): Promise
  * - no other row, and no container bound to two rows.
  * Returns human-readable problems (empty = the table is exactly right).
  */
-export function compareToTruth(rows: readonly DbRow[], claims: readonly Claim[], gone: ReadonlySet<string>, host: string): string[] {
+export function compareToTruth(rows: readonly DbRow[], unscopedClaims: readonly Claim[], gone: ReadonlySet<string>, host: string): string[] {
   const problems: string[] = [];
   const byRow = new Map<string, Claim[]>();
+  // Claims name the original row IDs; an agent whose host is not `local` scopes them by host.
+  const claims = unscopedClaims.map((c) => ({ ...c, rowId: hostScopedRowId(c.rowId, host) }));
   for (const c of claims) {
     const list = byRow.get(c.rowId) ?? [];
     list.push(c);

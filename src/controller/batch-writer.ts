@@ -2,7 +2,8 @@ import { NotLeaderError } from './errors.js';
 import type { ObservedRow } from './dispatch.js';
 
 export interface RowWriter {
-  upsert(rows: readonly ObservedRow[], seenAt: number, batchSize?: number): Promise<void>;
+  /** `last_seen_at` is the database's clock at the statement. */
+  upsert(rows: readonly ObservedRow[], batchSize?: number): Promise<void>;
   markMissingByContainerIds(host: string, containerIds: readonly string[]): Promise<number>;
 }
 
@@ -37,7 +38,7 @@ export class BatchWriter {
   constructor(
     private readonly writer: RowWriter,
     private readonly host: string,
-    private readonly opts: { batchSize: number; lingerMs?: number; now?: () => number; hooks?: BatchWriterHooks; canWrite?: () => boolean; maxConcurrentFlushes?: number } = { batchSize: 500 },
+    private readonly opts: { batchSize: number; lingerMs?: number; hooks?: BatchWriterHooks; canWrite?: () => boolean; maxConcurrentFlushes?: number } = { batchSize: 500 },
   ) {}
 
   /** Queues an upsert of `row`; resolves when it is committed. A later write of the same row ID in the same batch wins. */
@@ -116,7 +117,7 @@ export class BatchWriter {
         const rows = batch.map(([, v]) => v.row).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         try {
           this.opts.hooks?.statement?.('upsert', rows.length);
-          await this.writer.upsert(rows, (this.opts.now ?? Date.now)(), rows.length);
+          await this.writer.upsert(rows, rows.length);
           for (const [, v] of batch) for (const w of v.waiters) w.ok();
         } catch (err) {
           for (const [, v] of batch) for (const w of v.waiters) w.fail(err);

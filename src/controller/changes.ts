@@ -1,7 +1,7 @@
 import type { RowState } from './dispatch.js';
 
 /** Why a row's state changed. */
-export type ChangeReason = 'created' | 'observed' | 'container_gone' | 'sweep';
+export type ChangeReason = 'created' | 'observed' | 'container_gone' | 'sweep' | 'superseded';
 
 /** One committed state transition of a `containers` row. */
 export interface RowChange {

@@ -91,7 +91,8 @@ export type UnmatchedReason =
   | 'unknown_stack_workload'
   | 'unknown_state'
   | 'value_too_long'
-  | 'row_owned_by_other_host';
+  | 'row_owned_by_other_host'
+  | 'conflict';
 
 export const UNMATCHED_REASONS: readonly UnmatchedReason[] = [
   'no_tinyforge_labels',
@@ -103,6 +104,7 @@ export const UNMATCHED_REASONS: readonly UnmatchedReason[] = [
   'unknown_state',
   'value_too_long',
   'row_owned_by_other_host',
+  'conflict',
 ];
 
 /** Which path the labels select, before any database lookup. */
@@ -234,9 +236,12 @@ export function resolveRow(item: ContainerItem, desired: DesiredStateView, host:
       const w = desired.workloadById(route.workloadId);
       if (!w) return { ok: false, dispatch, reason: 'unknown_workload', detail: `label ${LABEL_WORKLOAD_ID} names no workload` };
       workloadId = w.id;
+      // The row ID takes the kind from the label only (as the Go original): a site workload's
+      // container without kind and role labels gets `W:<container ID>`, never the `W:site` row
+      // of the legacy static-site container. The column says what the workload is.
       workloadKind = route.kind !== '' ? route.kind : w.kind;
       role = route.role;
-      derivedId = workloadRowId(w.id, workloadKind, role, item.id);
+      derivedId = workloadRowId(w.id, route.kind, role, item.id);
       break;
     }
     case 'site': {
@@ -263,14 +268,26 @@ export function resolveRow(item: ContainerItem, desired: DesiredStateView, host:
     }
   }
 
+  return observedRow({ id: existingRowId ?? hostScopedRowId(derivedId, host), workloadId, workloadKind, role }, item, host, dispatch);
+}
+
+/** The parts of a row that come from the workload, not from Docker. */
+export interface RowIdentity {
+  id: string;
+  workloadId: string;
+  workloadKind: string;
+  role: string;
+}
+
+/**
+ * The row that tells the truth about `item` under `identity`: state, image and port from Docker.
+ * Refuses a state it cannot describe (`unknown_state`) and values longer than their column.
+ */
+export function observedRow(identity: RowIdentity, item: ContainerItem, host: string, dispatch: DispatchKind): Resolution {
   const state = normalizeState(item.state);
   if (state === undefined) return { ok: false, dispatch, reason: 'unknown_state', detail: `unknown Docker state "${truncateForLog(item.state)}"` };
-
   const row: ObservedRow = {
-    id: existingRowId ?? derivedId,
-    workloadId,
-    workloadKind,
-    role,
+    ...identity,
     containerId: item.id,
     imageRef: item.image,
     host,
@@ -280,6 +297,18 @@ export function resolveRow(item: ContainerItem, desired: DesiredStateView, host:
   const tooLong = oversizedColumns(row);
   if (tooLong.length > 0) return { ok: false, dispatch, reason: 'value_too_long', detail: `value longer than its column: ${tooLong.join(', ')}` };
   return { ok: true, dispatch, row };
+}
+
+/** The host whose agents keep the Go original's row IDs (a single-host install). */
+export const ORIGINAL_HOST = 'local';
+
+/**
+ * Derived row IDs are scoped by host, so one workload on several hosts sharing a database gets
+ * one row per container per host: `W:role@node-b`. Agents whose host is `local` keep the
+ * original IDs (`W:role`), so a single-host install upgrades without renaming a row.
+ */
+export function hostScopedRowId(derivedId: string, host: string): string {
+  return host === ORIGINAL_HOST ? derivedId : `${derivedId}@${host}`;
 }
 
 /** True when the observed columns of two rows are equal (last_seen_at is not an observed change). */

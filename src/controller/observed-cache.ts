@@ -10,20 +10,38 @@ export class ObservedCache {
   private items = new Map<string, ContainerItem>();
   private observedAt = new Map<string, number>();
   private readonly stale = new Map<string, number>();
+  /** `Config.Image` learnt by inspect, for containers whose list entry shows an image ID. */
+  private configImages = new Map<string, string>();
   private version = 0;
 
-  /** Replaces the whole content with a fresh list taken at `listStartedVersion` / time `listedAt`. */
+  /**
+   * Replaces the whole content with a fresh list taken at `listStartedVersion` / time `listedAt`.
+   * `image` is the reference the container was created from (`Config.Image`): where the list
+   * shows an image ID instead (the reference was retagged or removed), the reference learnt from
+   * an earlier inspect is used, or the key is left stale so the next reconcile inspects it.
+   */
   replaceAll(items: readonly ContainerItem[], listStartedVersion: number, listedAt: number): void {
     const next = new Map<string, ContainerItem>();
     const at = new Map<string, number>();
-    for (const it of items) {
+    const needInspect: string[] = [];
+    const images = new Map<string, string>();
+    for (let it of items) {
+      if (isImageId(it.image)) {
+        const known = this.configImages.get(it.id);
+        if (known !== undefined) {
+          it = { ...it, image: known };
+          images.set(it.id, known);
+        } else needInspect.push(it.id);
+      }
       next.set(it.id, it);
       at.set(it.id, listedAt);
     }
     this.items = next;
     this.observedAt = at;
+    this.configImages = images;
     // Events that arrived after the list began keep their keys stale: the list may predate them.
     for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
+    for (const id of needInspect) if (!this.stale.has(id)) this.markStale(id);
   }
 
   /** A monotonic marker; take it before listing. */
@@ -72,6 +90,8 @@ export class ObservedCache {
     if (item) {
       this.items.set(id, item);
       this.observedAt.set(id, inspectedAt);
+      // Kept until the next list, which keeps it only where the list shows an image ID.
+      this.configImages.set(id, item.image);
     } else {
       this.items.delete(id);
       this.observedAt.delete(id);
@@ -81,7 +101,13 @@ export class ObservedCache {
   /** Drops `id` at once (destroy event: nothing left to inspect). */
   delete(id: string): void {
     this.items.delete(id);
+    this.configImages.delete(id);
     this.observedAt.delete(id);
     this.stale.delete(id);
   }
+}
+
+/** An image ID as the daemon shows it in place of a reference (`sha256:<64 hex>` or bare hex). */
+export function isImageId(image: string): boolean {
+  return /^(sha256:)?[0-9a-f]{64}$/.test(image);
 }

@@ -1,13 +1,16 @@
+import type { DatabaseClock } from '../clock.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
 import { ExternalError, tagged } from '../handlers/errors.js';
+import type { ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { noopChangeSink, type ChangeSink } from './changes.js';
 import type { Controller } from './controller.js';
+import { decide, needsWrite } from './decide.js';
 import type { DesiredStateCache } from './desired-cache.js';
-import { planUpsert } from '../handlers/container.handler.js';
 import { resolveRow, type ContainerItem, type ObservedRow } from './dispatch.js';
 import type { ObservedCache } from './observed-cache.js';
+import type { RefusalRegistry } from './refusals.js';
 import type { RowIndex } from './row-index.js';
 
 export interface ContainerLister {
@@ -15,12 +18,15 @@ export interface ContainerLister {
 }
 
 export interface PassStore {
+  /** The database's clock, ms. */
   now(): Promise<number>;
-  listByHost(host: string): Promise<ObservedRow[]>;
-  sweepMissing(host: string, rowIds: readonly string[], listStartedAt: number): Promise<number>;
+  /** The rows of this host, and bound rows without a host. */
+  listForHost(host: string): Promise<ObservedRow[]>;
+  /** Compare-and-set: marks missing the rows that still name the container the pass saw in them. */
+  markMissingIfBound(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number>;
   /** Current states of these rows (to learn which ones a sweep changed). */
   statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: string }>>;
-  touchLastSeen(host: string, seenAt: number, listStartedAt: number): Promise<number>;
+  touchLastSeen(host: string): Promise<number>;
 }
 
 export interface PassReport {
@@ -29,7 +35,7 @@ export interface PassReport {
   errors: number;
   swept: number;
   durationMs: number;
-  /** Time spent in each phase, ms (list, desired, snapshot, prefetch, reconcile, sweep, touch). */
+  /** Time spent in each phase, ms (desired, snapshot, list, prefetch, reconcile, sweep, touch). */
   phases?: Record<string, number>;
   error?: string;
 }
@@ -40,14 +46,35 @@ export interface PassObserver {
   passFinished(report: PassReport, at: number): void;
 }
 
+export interface ResyncDeps {
+  host: string;
+  docker: ContainerLister;
+  store: PassStore;
+  observed: ObservedCache;
+  desired: DesiredStateCache;
+  rows: RowIndex;
+  controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
+  handler: Pick<ContainerHandler, 'apply' | 'context'>;
+  refusals: RefusalRegistry;
+  metrics: Metrics;
+  log: Logger;
+  observer: PassObserver;
+  /** Calibrated at every pass from the database's own clock. */
+  clock: DatabaseClock;
+  /** The local clock (durations, observation times). */
+  now?: () => number;
+  changes?: ChangeSink;
+}
+
 /**
  * The periodic resync, the safety net under the event stream: list everything, enqueue every
  * key, wait until each was reconciled, then sweep rows whose container is gone and refresh
  * `last_seen_at` of the rest in one statement.
  *
- * Sweep invariants (DESIGN.md): only this host's rows; never rows with an empty `container_id`;
- * never a row changed at or after the moment the list began (database time); nothing at all
- * after a failed list.
+ * Sweep invariants (docs/architecture.md): only this host's rows; never rows with an empty
+ * `container_id`; a row is marked only if it still names the container the pass saw in it
+ * (compare-and-set on values read before the list began, never a comparison of clocks); nothing
+ * at all after a failed list.
  */
 export class Resync {
   private running: Promise<PassReport> | undefined;
@@ -55,20 +82,13 @@ export class Resync {
   private again = false;
   private wake: (() => void) | undefined;
 
-  constructor(
-    private readonly host: string,
-    private readonly docker: ContainerLister,
-    private readonly store: PassStore,
-    private readonly observed: ObservedCache,
-    private readonly desired: DesiredStateCache,
-    private readonly rows: RowIndex,
-    private readonly controller: Controller,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly observer: PassObserver,
-    private readonly now: () => number = Date.now,
-    private readonly changes: ChangeSink = noopChangeSink,
-  ) {}
+  private readonly now: () => number;
+  private readonly changes: ChangeSink;
+
+  constructor(private readonly d: ResyncDeps) {
+    this.now = d.now ?? Date.now;
+    this.changes = d.changes ?? noopChangeSink;
+  }
 
   /**
    * Runs a pass now. If one is running, the returned pass is the next one, started after it
@@ -117,25 +137,25 @@ export class Resync {
 
   private async doPass(): Promise<PassReport> {
     const started = this.now();
-    this.observer.passStarted(started);
-    const end = this.metrics.tickDuration.startTimer();
+    this.d.observer.passStarted(started);
+    const end = this.d.metrics.tickDuration.startTimer();
     let report: PassReport;
     try {
       report = await this.pass(started);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       report = { ok: false, listed: 0, errors: 0, swept: 0, durationMs: this.now() - started, error: msg };
-      this.log.warn({ error: msg, source: err instanceof ExternalError ? err.source : 'internal' }, 'resync pass failed; nothing swept');
+      this.d.log.warn({ error: msg, source: err instanceof ExternalError ? err.source : 'internal' }, 'resync pass failed; nothing swept');
     }
     end();
-    this.metrics.ticks.inc({ result: report.ok ? 'success' : 'error' });
-    if (report.ok) this.metrics.lastSuccessfulTick.set(Date.now() / 1000);
-    this.observer.passFinished(report, this.now());
+    this.d.metrics.ticks.inc({ result: report.ok ? 'success' : 'error' });
+    if (report.ok) this.d.metrics.lastSuccessfulTick.set(this.now() / 1000);
+    this.d.observer.passFinished(report, this.now());
     return report;
   }
 
   private async pass(started: number): Promise<PassReport> {
-    // Database time before the list: rows changed from here on are never swept by this pass.
+    const { host, docker, store, observed, desired, rows, controller, handler, refusals, metrics, clock } = this.d;
     const phases: Record<string, number> = {};
     let mark = this.now();
     const lap = (name: string) => {
@@ -143,82 +163,104 @@ export class Resync {
       phases[name] = t - mark;
       mark = t;
     };
-    const listStartedAt = await tagged('database', () => this.store.now());
-    const version = this.observed.currentVersion();
-    const listedAt = this.now();
-    const items = (await tagged('docker', () => this.docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
-    lap('list');
-    await tagged('database', () => this.desired.refresh({ ifChanged: true }));
+    const sentAt = this.now();
+    const dbNow = await tagged('database', () => store.now());
+    clock.calibrate(dbNow, sentAt, this.now());
+    metrics.clockSkew.set(clock.offset() / 1000);
+    await tagged('database', () => desired.refresh({ ifChanged: true }));
     lap('desired');
-    const snapshot = await tagged('database', () => this.store.listByHost(this.host));
-    this.rows.replace(snapshot);
-    this.observed.replaceAll(items, version, listedAt);
+    // The host's rows BEFORE the list: a row bound to a container in this snapshot names a
+    // container that existed before the list began, so if the list lacks it, it is gone. The
+    // sweep marks such a row only if it still names that container (compare-and-set), so a row
+    // the deployer binds or rebinds meanwhile is never touched.
+    const snapshot = await tagged('database', () => store.listForHost(host));
+    rows.replace(snapshot);
     lap('snapshot');
+    const version = observed.currentVersion();
+    const listedAt = this.now();
+    const refusalMark = refusals.mark();
+    const listed = (await tagged('docker', () => docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
+    observed.replaceAll(listed, version, listedAt);
+    lap('list');
 
-    // Dispatch depends only on the item and the desired state (fixed for this pass): once each.
-    const resolved = items.map((item) => resolveRow(item, this.desired, this.host));
-
-    // Rows not in the host snapshot (pre-created by the deployer, new containers): one bulk lookup.
+    // Rows not in the host snapshot (pre-created by the deployer without a host, new
+    // containers' derived rows, other hosts' rows in the way): one bulk lookup.
     const unknownContainers: string[] = [];
     const unknownRows: string[] = [];
-    items.forEach((item, i) => {
-      if (this.rows.boundTo(item.id)) return;
-      unknownContainers.push(item.id);
-      const r = resolved[i]!;
-      if (r.ok && !this.rows.getRow(r.row.id)) unknownRows.push(r.row.id);
-    });
-    await tagged('database', () => this.rows.prefetch(unknownContainers, unknownRows));
+    for (const it of listed) {
+      if (rows.boundTo(it.id).length === 0) unknownContainers.push(it.id);
+      const r = resolveRow(it, desired, host);
+      if (r.ok && !rows.getRow(r.row.id)) unknownRows.push(r.row.id);
+    }
+    await tagged('database', () => rows.prefetch(unknownContainers, unknownRows));
     lap('prefetch');
 
     // Level-based over every listed container, but only keys that need work go through the
-    // queue: an unchanged container costs a comparison in memory, not a round trip through the
-    // workers. Keys that are stale (an event came in), being processed, unmatched or changed
-    // are enqueued and handled by the workers with the usual guarantees.
+    // queue: an unchanged container costs a decision in memory, a refusal is recorded here.
+    // Keys that are stale (an event came in), being processed, or need a write are enqueued
+    // and handled by the workers with the usual guarantees.
+    const ctx = handler.context();
     const toQueue: string[] = [];
     const unchanged = new Map<string, number>();
-    items.forEach((item, i) => {
-      if (this.observed.staleVersion(item.id) !== undefined || this.controller.isBusy(item.id)) {
-        toQueue.push(item.id);
-        return;
+    for (const listedItem of listed) {
+      const id = listedItem.id;
+      const item = observed.get(id) ?? listedItem;
+      if (observed.staleVersion(id) !== undefined || controller.isBusy(id)) {
+        toQueue.push(id);
+        continue;
       }
-      const r = resolved[i]!;
-      if (!r.ok || planUpsert(item.id, r.row, this.rows, this.host).action !== 'unchanged') {
-        toQueue.push(item.id);
-        return;
+      const d = decide(item, ctx);
+      if (!d.ok) {
+        handler.apply(item, d);
+        continue;
       }
-      unchanged.set(r.dispatch, (unchanged.get(r.dispatch) ?? 0) + 1);
-    });
-    for (const [dispatch, n] of unchanged) this.metrics.upsert(dispatch, 'unchanged', n);
-    const { errors } = await this.controller.enqueuePass(toQueue);
+      if (needsWrite(d)) {
+        toQueue.push(id);
+        continue;
+      }
+      refusals.clear(id);
+      unchanged.set(d.dispatch, (unchanged.get(d.dispatch) ?? 0) + 1);
+    }
+    for (const [dispatch, n] of unchanged) metrics.upsert(dispatch, 'unchanged', n);
+    const { errors } = await controller.enqueuePass(toQueue);
     lap('reconcile');
 
-    const listed = new Set(items.map((i) => i.id));
-    const candidates = snapshot.filter((r) => r.containerId !== '' && r.state !== 'missing' && !listed.has(r.containerId)).map((r) => r.id);
+    const listedIds = new Set(listed.map((i) => i.id));
+    const candidates = snapshot.filter((r) => r.host === host && r.containerId !== '' && r.state !== 'missing' && !listedIds.has(r.containerId));
     let swept = 0;
     if (candidates.length > 0) {
-      swept = await tagged('database', () => this.store.sweepMissing(this.host, candidates, listStartedAt));
-      this.metrics.writeStatements.inc({ kind: 'sweep' });
-      this.metrics.missingMarks.inc(swept);
-      // The index learns the swept rows' state from the next snapshot; until then a redundant
-      // (idempotent) missing mark is the worst that can happen.
-      if (swept > 0) {
-        const before = new Map(snapshot.map((r) => [r.id, r]));
-        const at = this.now();
-        const now = await tagged('database', () => this.store.statesOf(candidates));
-        this.changes.rowsChanged(
-          now
-            .filter((r) => r.state === 'missing' && before.get(r.id)?.state !== 'missing')
-            .map((r) => ({ rowId: r.id, workloadId: before.get(r.id)!.workloadId, from: before.get(r.id)!.state, to: 'missing' as const, at, reason: 'sweep' as const })),
-        );
-      }
+      swept = await tagged('database', () => store.markMissingIfBound(host, candidates));
+      metrics.writeStatements.inc({ kind: 'sweep' });
+      metrics.missingMarks.inc(swept);
+      if (swept > 0) await this.recordSweep(candidates);
     }
     lap('sweep');
-    await tagged('database', () => this.store.touchLastSeen(this.host, listStartedAt, listStartedAt));
-    this.metrics.writeStatements.inc({ kind: 'touch' });
+    await tagged('database', () => store.touchLastSeen(host));
+    metrics.writeStatements.inc({ kind: 'touch' });
     lap('touch');
+    refusals.retainOnly(listedIds, refusalMark);
+    try {
+      await refusals.flush();
+    } catch (err) {
+      this.d.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not write container refusals; kept for the next pass');
+    }
 
     const durationMs = this.now() - started;
-    this.log.debug({ listed: items.length, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
-    return { ok: errors === 0, listed: items.length, errors, swept, durationMs, phases, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+    this.d.log.debug({ listed: listed.length, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
+    return { ok: errors === 0, listed: listed.length, errors, swept, durationMs, phases, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+  }
+
+  /** Learns which candidates the sweep marked, updates the index and records the transitions. */
+  private async recordSweep(candidates: readonly ObservedRow[]): Promise<void> {
+    const { store, rows, clock } = this.d;
+    const now = await tagged('database', () => store.statesOf(candidates.map((r) => r.id)));
+    const at = clock.now();
+    const state = new Map(now.map((r) => [r.id, r.state]));
+    const changed = candidates.filter((r) => state.get(r.id) === 'missing');
+    for (const r of changed) {
+      const cur = rows.getRow(r.id);
+      if (cur && cur.containerId === r.containerId) rows.put({ ...cur, state: 'missing' });
+    }
+    this.changes.rowsChanged(changed.map((r) => ({ rowId: r.id, workloadId: r.workloadId, from: r.state, to: 'missing' as const, at, reason: 'sweep' as const })));
   }
 }

@@ -1,3 +1,4 @@
+import type { RowLookup } from './decide.js';
 import type { ObservedRow } from './dispatch.js';
 
 export interface RowFinder {
@@ -6,14 +7,18 @@ export interface RowFinder {
 
 /**
  * What the controller knows of the `containers` table: the rows of its host (reloaded at every
- * pass) plus rows looked up on demand, keyed by row ID and by Docker ID, and what is known to be
- * absent. Lookups of unknown keys are coalesced into one statement per burst.
+ * pass) plus rows looked up on demand, keyed by row ID and by Docker ID (several rows can name
+ * one container until the pass resolves it), and what is known to be absent. Lookups of unknown
+ * keys are coalesced into one statement per burst. Writes in flight claim their row, so two
+ * containers never bind one row at once.
  */
-export class RowIndex {
+export class RowIndex implements RowLookup {
   private byId = new Map<string, ObservedRow>();
-  private byContainer = new Map<string, string>();
+  /** Docker ID -> row ID, or row IDs when several rows name the container. */
+  private byContainer = new Map<string, string | string[]>();
   private absentContainers = new Set<string>();
   private absentRows = new Set<string>();
+  private readonly claims = new Map<string, string>();
   private pending: { containerIds: Set<string>; rowIds: Set<string>; waiters: Array<{ ok: () => void; fail: (e: unknown) => void }> } | undefined;
 
   constructor(
@@ -33,40 +38,63 @@ export class RowIndex {
   /** Records a row as it now is in the database. */
   put(row: ObservedRow): void {
     const prev = this.byId.get(row.id);
-    if (prev && prev.containerId !== row.containerId && this.byContainer.get(prev.containerId) === row.id) this.byContainer.delete(prev.containerId);
+    if (prev && prev.containerId !== '' && prev.containerId !== row.containerId) this.unlink(prev.containerId, row.id);
     this.byId.set(row.id, row);
     if (row.containerId !== '') {
-      this.byContainer.set(row.containerId, row.id);
+      this.link(row.containerId, row.id);
       this.absentContainers.delete(row.containerId);
     }
     this.absentRows.delete(row.id);
   }
 
-  /** Marks the rows bound to `containerId` as missing, as the database now has them. */
+  /** Marks the rows of `host` bound to `containerId` as missing, as the database now has them. */
   markMissing(containerId: string, host: string): void {
-    const id = this.byContainer.get(containerId);
-    const row = id === undefined ? undefined : this.byId.get(id);
-    if (row && row.host === host && row.containerId === containerId) this.byId.set(row.id, { ...row, state: 'missing' });
+    for (const row of this.boundTo(containerId)) if (row.host === host && row.state !== 'missing') this.byId.set(row.id, { ...row, state: 'missing' });
   }
 
-  rows(): IterableIterator<ObservedRow> {
-    return this.byId.values();
-  }
-
-  /** The row bound to `containerId`, if known. */
-  boundTo(containerId: string): ObservedRow | undefined {
-    const id = this.byContainer.get(containerId);
-    return id === undefined ? undefined : this.byId.get(id);
+  /** Every known row bound to `containerId`. */
+  boundTo(containerId: string): ObservedRow[] {
+    const ids = this.byContainer.get(containerId);
+    if (ids === undefined) return [];
+    const out: ObservedRow[] = [];
+    for (const id of typeof ids === 'string' ? [ids] : ids) {
+      const r = this.byId.get(id);
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   getRow(id: string): ObservedRow | undefined {
     return this.byId.get(id);
   }
 
+  /** Reserves `rowId` for `containerId` while its write is in flight; false if another holds it. */
+  claim(rowId: string, containerId: string): boolean {
+    const cur = this.claims.get(rowId);
+    if (cur !== undefined && cur !== containerId) return false;
+    this.claims.set(rowId, containerId);
+    return true;
+  }
+
+  release(rowId: string, containerId: string): void {
+    if (this.claims.get(rowId) === containerId) this.claims.delete(rowId);
+  }
+
+  claimedBy(rowId: string): string | undefined {
+    return this.claims.get(rowId);
+  }
+
+  /**
+   * Forgets what is known about `containerId` being unbound, so the next {@link ensure} asks
+   * the database again (another program may have bound a row to it meanwhile).
+   */
+  forgetAbsence(containerId: string): void {
+    this.absentContainers.delete(containerId);
+  }
+
   /** Whether {@link boundTo} and {@link getRow} answers for these keys are authoritative. */
   knows(containerId: string, rowId?: string): boolean {
-    if (this.byContainer.has(containerId)) return true;
-    if (!this.absentContainers.has(containerId)) return false;
+    if (!this.byContainer.has(containerId) && !this.absentContainers.has(containerId)) return false;
     return rowId === undefined || this.byId.has(rowId) || this.absentRows.has(rowId);
   }
 
@@ -81,15 +109,19 @@ export class RowIndex {
     for (const x of r) if (!this.byId.has(x)) this.absentRows.add(x);
   }
 
-  /** Makes sure the keys are known, coalescing concurrent callers into one lookup. */
-  ensure(containerId: string, rowId?: string): Promise<void> {
-    if (this.knows(containerId, rowId)) return Promise.resolve();
+  /**
+   * Makes sure the keys are known, coalescing concurrent callers into one lookup. With
+   * `recheck`, rows bound to `containerId` are read again even if known (another program may
+   * have bound one since).
+   */
+  ensure(containerId: string, rowId?: string, recheck = false): Promise<void> {
+    if (!recheck && this.knows(containerId, rowId)) return Promise.resolve();
     if (!this.pending) {
       const batch = { containerIds: new Set<string>(), rowIds: new Set<string>(), waiters: [] as Array<{ ok: () => void; fail: (e: unknown) => void }> };
       this.pending = batch;
       setTimeout(() => {
         if (this.pending === batch) this.pending = undefined;
-        this.prefetch([...batch.containerIds], [...batch.rowIds]).then(
+        this.refetch([...batch.containerIds], [...batch.rowIds]).then(
           () => batch.waiters.forEach((w) => w.ok()),
           (e) => batch.waiters.forEach((w) => w.fail(e)),
         );
@@ -99,5 +131,43 @@ export class RowIndex {
     p.containerIds.add(containerId);
     if (rowId !== undefined) p.rowIds.add(rowId);
     return new Promise((ok, fail) => p.waiters.push({ ok, fail }));
+  }
+
+  /** Reads these keys from the database whether known or not, and records what it found. */
+  private async refetch(containerIds: readonly string[], rowIds: readonly string[]): Promise<void> {
+    const found = await this.finder.findByContainerOrRowIds(containerIds, rowIds);
+    for (const row of found) this.put(row);
+    const foundRows = new Set(found.map((r) => r.id));
+    for (const x of containerIds) {
+      // Rows the index held as bound to x that the database no longer binds to it: forget them
+      // (their current content is read when needed).
+      for (const r of this.boundTo(x)) {
+        if (foundRows.has(r.id)) continue;
+        this.byId.delete(r.id);
+        this.unlink(x, r.id);
+      }
+      if (!this.byContainer.has(x)) this.absentContainers.add(x);
+    }
+    for (const x of rowIds) if (!this.byId.has(x)) this.absentRows.add(x);
+  }
+
+  private link(containerId: string, rowId: string): void {
+    const cur = this.byContainer.get(containerId);
+    if (cur === undefined) this.byContainer.set(containerId, rowId);
+    else if (typeof cur === 'string') {
+      if (cur !== rowId) this.byContainer.set(containerId, [cur, rowId]);
+    } else if (!cur.includes(rowId)) cur.push(rowId);
+  }
+
+  private unlink(containerId: string, rowId: string): void {
+    const cur = this.byContainer.get(containerId);
+    if (cur === undefined) return;
+    if (typeof cur === 'string') {
+      if (cur === rowId) this.byContainer.delete(containerId);
+      return;
+    }
+    const rest = cur.filter((x) => x !== rowId);
+    if (rest.length === 0) this.byContainer.delete(containerId);
+    else this.byContainer.set(containerId, rest.length === 1 ? rest[0]! : rest);
   }
 }

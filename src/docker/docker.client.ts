@@ -113,6 +113,21 @@ export class DockerClient implements EventStreamOpener {
     }
   }
 
+  /**
+   * Any container by ID or name (for `explain`): the item and whether the controller lists it
+   * at all; `undefined` when the daemon knows no such container.
+   */
+  async inspectAny(ref: string): Promise<{ item: ContainerItem; candidate: boolean } | undefined> {
+    try {
+      const doc = (await this.api.getContainer(ref).inspect()) as unknown as Record<string, unknown>;
+      const item = itemFromInspect(doc);
+      return { item, candidate: isTinyforgeCandidate(item.labels) };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
   async ping(): Promise<void> {
     await this.api.ping();
   }

@@ -1,7 +1,9 @@
-import { type ContainerItem, type DesiredStateView, type ObservedRow, resolveRow, sameObserved, type UnmatchedReason } from '../controller/dispatch.js';
 import type { BatchWriter } from '../controller/batch-writer.js';
 import { noopChangeSink, type ChangeSink } from '../controller/changes.js';
+import { decide, derivedRowId, needsWrite, type Decision, type DecideContext } from '../controller/decide.js';
+import type { ContainerItem, DesiredStateView, ObservedRow, UnmatchedReason } from '../controller/dispatch.js';
 import type { ObservedCache } from '../controller/observed-cache.js';
+import type { RefusalRegistry } from '../controller/refusals.js';
 import type { RowIndex } from '../controller/row-index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -35,109 +37,153 @@ export interface DesiredStateSource extends DesiredStateView {
 
 const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
 
-export type UpsertPlan =
-  | { action: 'unchanged' }
-  | { action: 'write'; row: ObservedRow; existing: ObservedRow | undefined }
-  | { action: 'refused'; detail: string };
+/** Marks rows missing by compare-and-set on (row ID, container ID); returns how many changed. */
+export type RowRetirer = (host: string, rows: ReadonlyArray<{ id: string; containerId: string }>) => Promise<number>;
 
-/**
- * Pure: given the resolved row and what the index knows, whether the container needs a write.
- * A row already bound to the container keeps its ID; a row of another host bound to another
- * container is never taken over.
- */
-export function planUpsert(containerId: string, resolved: ObservedRow, rows: Pick<RowIndex, 'boundTo' | 'getRow'>, host: string): UpsertPlan {
-  const bound = rows.boundTo(containerId);
-  const row = bound && bound.id !== resolved.id ? { ...resolved, id: bound.id } : resolved;
-  const existing = rows.getRow(row.id);
-  if (existing && existing.host !== host && existing.containerId !== '' && existing.containerId !== containerId) {
-    return { action: 'refused', detail: `row ${row.id} is bound to another container of host "${existing.host}"` };
-  }
-  if (existing && sameObserved(existing, row)) return { action: 'unchanged' };
-  return { action: 'write', row, existing };
+export interface ContainerHandlerDeps {
+  host: string;
+  docker: ContainerInspector;
+  observed: ObservedCache;
+  desired: DesiredStateSource;
+  rows: RowIndex;
+  writer: BatchWriter;
+  /** Retires rows superseded by the deployer's (leadership-guarded by the caller). */
+  retire: RowRetirer;
+  refusals: RefusalRegistry;
+  metrics: Metrics;
+  log: Logger;
+  changes?: ChangeSink;
+  /** The database's clock, for transition times; defaults to the local clock. */
+  clock?: () => number;
+  /** The local clock that stamps observations (compared with the desired state's load time). */
+  now?: () => number;
 }
 
 /**
  * Reconciles one container: reads what Docker says (the cache, or an inspect when an event made
- * it stale), dispatches it to its workload, and writes its row only when an observed column
- * differs. A container that is gone turns its row `missing` at once.
+ * it stale), decides its row ({@link decide}), and writes only what differs. A container that is
+ * gone turns its rows `missing` at once. A container that gets no row is reported to the refusal
+ * registry with its reason.
  */
 export class ContainerHandler implements Reconciler {
-  constructor(
-    private readonly host: string,
-    private readonly docker: ContainerInspector,
-    private readonly observed: ObservedCache,
-    private readonly desired: DesiredStateSource,
-    private readonly rows: RowIndex,
-    private readonly writer: BatchWriter,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly changes: ChangeSink = noopChangeSink,
-  ) {}
+  private readonly changes: ChangeSink;
+  private readonly clock: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly d: ContainerHandlerDeps) {
+    this.changes = d.changes ?? noopChangeSink;
+    this.clock = d.clock ?? Date.now;
+    this.now = d.now ?? Date.now;
+  }
 
   async reconcile(id: string): Promise<ReconcileOutcome> {
+    const { observed, desired, rows, host } = this.d;
+    const fresh = observed.staleVersion(id) !== undefined;
     const item = await this.current(id);
     if (!item) return this.gone(id);
 
-    let res = resolveRow(item, this.desired, this.host);
+    // After an event, read the rows bound to the container again rather than trust the index:
+    // the deployer binds its row between `docker create` and `docker start`.
+    await tagged('database', () => rows.ensure(id, derivedRowId(item, desired, host), fresh));
+    let d = decide(item, this.context());
     // A workload the desired state does not know yet: if that state predates what Docker told
     // us, reload it (throttled) or look again once a reload is allowed, rather than give up
     // until the next resync. If it was read after, the label really names nothing.
-    const observedAt = this.observed.observedTime(id) ?? -Infinity;
-    if (!res.ok && RELOADABLE.has(res.reason) && this.desired.loadedAtMs() < observedAt) {
-      if (await tagged('database', () => this.desired.refreshIfStale())) res = resolveRow(item, this.desired, this.host);
-      else return { requeueAfterMs: Math.max(1, this.desired.msUntilReloadAllowed()) };
+    const observedAt = observed.observedTime(id) ?? -Infinity;
+    if (!d.ok && RELOADABLE.has(d.reason) && desired.loadedAtMs() < observedAt) {
+      if (!(await tagged('database', () => desired.refreshIfStale()))) return { requeueAfterMs: Math.max(1, desired.msUntilReloadAllowed()) };
+      await tagged('database', () => rows.ensure(id, derivedRowId(item, desired, host)));
+      d = decide(item, this.context());
     }
-    if (!res.ok) return this.unmatched(id, res.reason, res.detail);
+    return this.apply(item, d);
+  }
 
-    await tagged('database', () => this.rows.ensure(id, res.row.id));
-    const plan = planUpsert(id, res.row, this.rows, this.host);
-    if (plan.action === 'refused') return this.unmatched(id, 'row_owned_by_other_host', plan.detail);
-    if (plan.action === 'unchanged') {
-      this.metrics.upsert(res.dispatch, 'unchanged');
+  /** The decision context over the current caches. */
+  context(): DecideContext {
+    return { host: this.d.host, desired: this.d.desired, rows: this.d.rows, isLive: (cid) => this.d.observed.has(cid) };
+  }
+
+  /**
+   * Carries out a decision for `item`: records a refusal, or writes the row and retires the
+   * rows it supersedes. The resync calls it for the refusals it decides itself.
+   */
+  apply(item: ContainerItem, d: Decision): ReconcileOutcome {
+    const { rows, writer, metrics, refusals } = this.d;
+    if (!d.ok) {
+      refusals.refuse(item, d);
       return {};
     }
-    const { row, existing } = plan;
-    const result = existing ? 'updated' : 'created';
-    const dispatch = res.dispatch;
-    const from = existing ? existing.state : null;
-    const commit = tagged('database', () => this.writer.upsert(row)).then(
-      () => {
-        this.rows.put(row);
-        this.metrics.upsert(dispatch, result);
-        if (from !== row.state) this.changes.rowsChanged([{ rowId: row.id, workloadId: row.workloadId, from, to: row.state, at: Date.now(), reason: from === null ? 'created' : 'observed' }]);
-      },
-      (err: unknown) => {
-        this.metrics.upsert(dispatch, 'error');
-        throw err;
-      },
-    );
+    refusals.clear(item.id);
+    if (!needsWrite(d)) {
+      metrics.upsert(d.dispatch, 'unchanged');
+      return {};
+    }
+    const { row, existing, dispatch, supersede, changed } = d;
+    // Another container's write to this row is in flight: decide again once it committed.
+    if (changed && !rows.claim(row.id, item.id)) return { requeueAfterMs: 5 };
+    const commit = (async () => {
+      try {
+        if (supersede.length > 0) await this.retire(item.id, supersede);
+        if (!changed) {
+          metrics.upsert(dispatch, 'unchanged');
+          return;
+        }
+        try {
+          await tagged('database', () => writer.upsert(row));
+        } catch (err) {
+          metrics.upsert(dispatch, 'error');
+          throw err;
+        }
+        rows.put(row);
+        metrics.upsert(dispatch, existing ? 'updated' : 'created');
+        const from = existing ? existing.state : null;
+        if (from !== row.state) {
+          this.changes.rowsChanged([{ rowId: row.id, workloadId: row.workloadId, from, to: row.state, at: this.clock(), reason: from === null ? 'created' : 'observed' }]);
+        }
+      } finally {
+        if (changed) rows.release(row.id, item.id);
+      }
+    })();
     return { commit };
+  }
+
+  /** Marks `superseded` rows missing where they still name `containerId`; records each that changed. */
+  private async retire(containerId: string, superseded: readonly ObservedRow[]): Promise<void> {
+    const { rows, host, log } = this.d;
+    for (const s of superseded) {
+      const n = await tagged('database', () => this.d.retire(host, [{ id: s.id, containerId }]));
+      rows.put({ ...s, state: 'missing' });
+      if (n > 0) {
+        log.info({ containerId, rowId: s.id }, "row superseded by the deployer's row for the same container; marked missing");
+        this.changes.rowsChanged([{ rowId: s.id, workloadId: s.workloadId, from: s.state, to: 'missing', at: this.clock(), reason: 'superseded' }]);
+      }
+    }
   }
 
   /** Docker's current view of `id`: the cache, refreshed by an inspect if an event marked it stale. */
   private async current(id: string): Promise<ContainerItem | undefined> {
-    const version = this.observed.staleVersion(id);
-    if (version === undefined) return this.observed.get(id);
-    const inspectedAt = Date.now();
-    const fresh = await tagged('docker', () => this.docker.inspect(id));
-    this.observed.applyInspect(id, fresh, version, inspectedAt);
+    const { observed, docker } = this.d;
+    const version = observed.staleVersion(id);
+    if (version === undefined) return observed.get(id);
+    const inspectedAt = this.now();
+    const fresh = await tagged('docker', () => docker.inspect(id));
+    observed.applyInspect(id, fresh, version, inspectedAt);
     return fresh;
   }
 
   private async gone(id: string): Promise<ReconcileOutcome> {
-    await tagged('database', () => this.rows.ensure(id));
-    const bound = this.rows.boundTo(id);
-    if (!bound || bound.state === 'missing' || bound.host !== this.host) return {};
-    const commit = tagged('database', () => this.writer.markMissing(id)).then((changed) => {
-      this.rows.markMissing(id, this.host);
-      if (changed > 0) this.changes.rowsChanged([{ rowId: bound.id, workloadId: bound.workloadId, from: bound.state, to: 'missing', at: Date.now(), reason: 'container_gone' }]);
+    const { rows, host, writer, refusals } = this.d;
+    refusals.clear(id);
+    await tagged('database', () => rows.ensure(id));
+    const live = rows.boundTo(id).filter((r) => r.host === host && r.state !== 'missing');
+    if (live.length === 0) return {};
+    const commit = tagged('database', () => writer.markMissing(id)).then((changed) => {
+      rows.markMissing(id, host);
+      if (changed > 0) {
+        const at = this.clock();
+        this.changes.rowsChanged(live.map((b) => ({ rowId: b.id, workloadId: b.workloadId, from: b.state, to: 'missing' as const, at, reason: 'container_gone' as const })));
+      }
     });
     return { commit };
-  }
-
-  private unmatched(id: string, reason: UnmatchedReason, detail: string): ReconcileOutcome {
-    this.metrics.unmatched.inc({ reason });
-    this.log.debug({ containerId: id, reason, detail }, 'container not written');
-    return {};
   }
 }

@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { StatusReader } from '../status/workload-status.service.js';
 import { ROW_STATES } from '../status/phase.js';
-import type { ContainerEventRecord, ContainerRecord, StoredStatus } from '../store/status.repository.js';
-import { LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN, openApiDocument } from './openapi.js';
+import type { ContainerEventRecord, ContainerRecord, RefusalKey, StoredRefusal, StoredStatus } from '../store/status.repository.js';
+import { LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN, openApiDocument, REFUSAL_REASONS } from './openapi.js';
 import { HttpError } from './server.js';
 
 export interface ApiDeps {
@@ -16,7 +16,7 @@ export interface ApiDeps {
 const REALM = 'tinyforge-reconciler';
 
 /**
- * The read API, mounted by the HTTP app at `/api`: `GET /v1/containers`,
+ * The read API, mounted by the HTTP app at `/api`: `GET /v1/containers`, `GET /v1/refusals`,
  * `GET /v1/workloads/:id/status`, `GET /v1/workloads/:id/events`, `GET /v1/openapi.json`.
  * Errors are {@link HttpError}s, rendered as JSON by the app's error handler.
  */
@@ -50,6 +50,21 @@ export function createApiRouter(deps: ApiDeps): Router {
     res.json({ items: page.map(containerJson), nextCursor });
   });
 
+  router.get('/v1/refusals', async (req, res) => {
+    const q = query(req, ['host', 'reason', 'workload', 'cursor', 'limit']);
+    const limit = parseLimit(q.limit);
+    const reason = q.reason;
+    if (reason !== undefined && !REFUSAL_REASONS.includes(reason)) throw new HttpError(400, `reason: expected one of ${REFUSAL_REASONS.join(', ')}, got "${clip(reason)}"`);
+    const host = nonEmpty('host', q.host, 255);
+    const workload = nonEmpty('workload', q.workload, 191);
+    const afterKey = q.cursor === undefined ? undefined : decodeRefusalCursor(q.cursor);
+    const rows = await reader().listRefusals({ host, reason, workload, afterKey, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor('r', JSON.stringify([last.host, last.containerId])) : null;
+    res.json({ items: page.map(refusalJson), nextCursor });
+  });
+
   router.get('/v1/workloads/:id/status', async (req, res) => {
     query(req, []);
     const id = String(req.params.id);
@@ -78,7 +93,7 @@ export function createApiRouter(deps: ApiDeps): Router {
   });
 
   // The API is read-only: other methods on known paths get 405 with the allowed ones.
-  for (const path of ['/v1/containers', '/v1/workloads/:id/status', '/v1/workloads/:id/events', '/v1/openapi.json']) {
+  for (const path of ['/v1/containers', '/v1/refusals', '/v1/workloads/:id/status', '/v1/workloads/:id/events', '/v1/openapi.json']) {
     router.all(path, (req, res, next) => {
       if (req.method === 'GET' || req.method === 'HEAD') return next();
       res.set('Allow', 'GET, HEAD');
@@ -144,6 +159,21 @@ export function decodeCursor(cursor: string, kind: string): string {
   return key;
 }
 
+/** A refusals cursor: the JSON `[host, containerId]` of the last item of the previous page. */
+function decodeRefusalCursor(cursor: string): RefusalKey {
+  const raw = decodeCursor(cursor, 'r');
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || v[1] === '') {
+    throw new HttpError(400, 'cursor: not a cursor of this endpoint (use nextCursor of the previous page as given)');
+  }
+  return { host: v[0], containerId: v[1] };
+}
+
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -154,6 +184,20 @@ function containerJson(r: ContainerRecord) {
 
 function statusJson(s: StoredStatus) {
   return { workloadId: s.workloadId, phase: s.phase, conditions: s.conditions, counts: s.counts, observedAt: new Date(s.observedAt).toISOString(), observedGeneration: s.observedGeneration };
+}
+
+function refusalJson(r: StoredRefusal) {
+  return {
+    host: r.host,
+    containerId: r.containerId,
+    containerName: r.containerName,
+    dispatch: r.dispatch,
+    reason: r.reason,
+    workloadId: r.workloadId,
+    rowId: r.rowId,
+    detail: r.detail,
+    since: new Date(r.since).toISOString(),
+  };
 }
 
 function eventJson(e: ContainerEventRecord) {

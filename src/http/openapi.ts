@@ -1,3 +1,4 @@
+import { UNMATCHED_REASONS } from '../controller/dispatch.js';
 import { CONDITION_TYPES, COUNT_KEYS, PHASES, ROW_STATES } from '../status/phase.js';
 import { VERSION } from '../version.js';
 
@@ -6,7 +7,10 @@ export const LIMIT_MIN = 1;
 export const LIMIT_MAX = 500;
 export const LIMIT_DEFAULT = 100;
 
-const EVENT_REASONS = ['created', 'observed', 'container_gone', 'sweep'];
+const EVENT_REASONS = ['created', 'observed', 'container_gone', 'sweep', 'superseded'];
+
+/** The reasons a container is refused (`container_refusals.reason`), as the controller names them. */
+export const REFUSAL_REASONS: readonly string[] = [...UNMATCHED_REASONS];
 
 type Schema = Record<string, unknown>;
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -52,7 +56,7 @@ export function openApiDocument(): Schema {
       title: 'tinyforge-reconciler read API',
       version: VERSION,
       description:
-        'Read-only view of what the reconciler observed: container rows, per-workload status (Kubernetes-style phase and conditions) and the history of container state transitions. ' +
+        'Read-only view of what the reconciler observed: container rows, the containers it refused to write a row for, per-workload status (Kubernetes-style phase and conditions) and the history of container state transitions. ' +
         'When API_TOKEN is set every call needs `Authorization: Bearer <token>`; otherwise the API is open.',
     },
     servers: [{ url: '/api' }],
@@ -71,6 +75,23 @@ export function openApiDocument(): Schema {
             limitParam,
           ],
           responses: { '200': { description: 'One page.', content: { 'application/json': { schema: ref('ContainerPage') } } }, ...errorResponses([400, 401, 503]) },
+        },
+      },
+      '/v1/refusals': {
+        get: {
+          operationId: 'listRefusals',
+          summary: 'Containers the agents refused to write a row for, ordered by (host, container ID), with cursor pagination.',
+          description:
+            'One item per host and container, kept while the refusal lasts. Reason `conflict`: the container claims a row bound to another live container (`rowId`); it also shows as the workload condition `Conflict`. ' +
+            'Keyset pagination on (host, container ID): a refusal that exists for the whole walk is returned exactly once.',
+          parameters: [
+            { name: 'host', in: 'query', required: false, description: 'Only refusals of this agent host.', schema: { type: 'string', minLength: 1, maxLength: 255 } },
+            { name: 'reason', in: 'query', required: false, description: 'Only refusals with this reason.', schema: { type: 'string', enum: [...REFUSAL_REASONS] } },
+            { name: 'workload', in: 'query', required: false, description: 'Only refusals naming this workload ID.', schema: { type: 'string', minLength: 1, maxLength: 191 } },
+            cursorParam,
+            limitParam,
+          ],
+          responses: { '200': { description: 'One page.', content: { 'application/json': { schema: ref('RefusalPage') } } }, ...errorResponses([400, 401, 503]) },
         },
       },
       '/v1/workloads/{id}/status': {
@@ -109,7 +130,7 @@ export function openApiDocument(): Schema {
         },
         Container: {
           type: 'object',
-          required: ['id', 'workloadId', 'workloadKind', 'role', 'containerId', 'imageRef', 'host', 'state', 'port', 'lastSeenAt', 'createdAt', 'updatedAt'],
+          required: ['id', 'workloadId', 'workloadKind', 'role', 'containerId', 'imageRef', 'host', 'state', 'port', 'lastSeenAt', 'createdAt', 'updatedAt', 'orphaned'],
           additionalProperties: false,
           properties: {
             id: { type: 'string', description: 'Row ID (`workloadID:role`, `workloadID:role:N`, or the deployer’s own).' },
@@ -124,6 +145,7 @@ export function openApiDocument(): Schema {
             lastSeenAt: nullableDateTime,
             createdAt: nullableDateTime,
             updatedAt: nullableDateTime,
+            orphaned: { type: 'boolean', description: 'The row’s `workloadId` names no workload (it was deleted); the row still follows its container.' },
           },
         },
         ContainerPage: {
@@ -132,12 +154,34 @@ export function openApiDocument(): Schema {
           additionalProperties: false,
           properties: { items: { type: 'array', items: ref('Container') }, nextCursor: { type: ['string', 'null'], description: 'null on the last page.' } },
         },
+        Refusal: {
+          type: 'object',
+          required: ['host', 'containerId', 'containerName', 'dispatch', 'reason', 'workloadId', 'rowId', 'detail', 'since'],
+          additionalProperties: false,
+          properties: {
+            host: { type: 'string', description: 'The agent host that refused the container.' },
+            containerId: { type: 'string', description: 'Docker container ID.' },
+            containerName: { type: 'string' },
+            dispatch: { type: 'string', description: 'The dispatch path the labels selected (`workload`, `site`, `compose`, or `none`).' },
+            reason: { type: 'string', description: `Normally one of ${REFUSAL_REASONS.join(', ')}.` },
+            workloadId: { type: 'string', description: 'The workload the container names or resolves to; empty when none.' },
+            rowId: { type: 'string', description: 'The row the container would get (for `conflict`: the row another live container holds); empty when none.' },
+            detail: { type: 'string' },
+            since: { ...dateTime, description: 'When the container was first refused for this reason (database clock).' },
+          },
+        },
+        RefusalPage: {
+          type: 'object',
+          required: ['items', 'nextCursor'],
+          additionalProperties: false,
+          properties: { items: { type: 'array', items: ref('Refusal') }, nextCursor: { type: ['string', 'null'], description: 'null on the last page.' } },
+        },
         Condition: {
           type: 'object',
           required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
           additionalProperties: false,
           properties: {
-            type: { type: 'string', enum: [...CONDITION_TYPES] },
+            type: { type: 'string', enum: [...CONDITION_TYPES], description: '`Ready`, `Available`, and `Conflict` (True while a container of the workload is refused with reason `conflict`; reason `DuplicateClaim`, else `NoConflicts`).' },
             status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
             reason: { type: 'string' },
             message: { type: 'string' },

@@ -25,9 +25,13 @@
  * |-----------|---------------------------------------------|------------------------------------------------------------|
  * | Ready     | every slot is bound and running (R = rows > 0) | `AllReplicasRunning` / `NoReplicas`, `ReplicasPending`, `ReplicasNotRunning`, `ReplicasStopped`, `ReplicasMissing` |
  * | Available | at least one container runs (R >= 1)         | `MinimumReplicasAvailable` / `MinimumReplicasUnavailable`  |
+ * | Conflict  | some container of the workload is refused with reason `conflict` (it claims a row bound to another live container) | `DuplicateClaim` / `NoConflicts` |
  *
  * The Ready message names the slots that are not running, in row-ID order, for example
- * `1 of 2 not running: wl-stack:web:2 (stopped)`; at most {@link MAX_NAMED} are named.
+ * `1 of 2 not running: wl-stack:web:2 (stopped)`; at most {@link MAX_NAMED} are named. The
+ * Conflict message names the refused claims in (row ID, host, container ID) order, for example
+ * `1 container refused: container 0123456789ab claims row wl-a:web`; at most {@link MAX_NAMED}.
+ * Conflict does not change the phase: the row keeps describing the container bound to it.
  * `lastTransitionTime` moves only when a condition's `status` flips; a new reason or message
  * alone keeps it ({@link carryTransitionTimes}).
  */
@@ -39,7 +43,7 @@ export type Phase = (typeof PHASES)[number];
 export const ROW_STATES = ['running', 'stopped', 'created', 'restarting', 'paused', 'removing', 'missing'] as const;
 export type KnownRowState = (typeof ROW_STATES)[number];
 
-export const CONDITION_TYPES = ['Ready', 'Available'] as const;
+export const CONDITION_TYPES = ['Ready', 'Available', 'Conflict'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -84,10 +88,25 @@ export interface NotRunningSlot {
   state: string;
 }
 
+/** A container refused with reason `conflict`: it claims a row another live container holds. */
+export interface ConflictClaim {
+  host: string;
+  containerId: string;
+  rowId: string;
+}
+
+/** The workload's `conflict` refusals: how many, and the first few in (row ID, host, container ID) order. */
+export interface ConflictObservation {
+  total: number;
+  first: readonly ConflictClaim[];
+}
+
 /** What the database holds for one workload. */
 export interface WorkloadObservation {
   groups: readonly RowGroup[];
   notRunning: readonly NotRunningSlot[];
+  /** Absent: no conflicts. */
+  conflicts?: ConflictObservation;
 }
 
 /** The derived status, before transition times are assigned. */
@@ -163,7 +182,32 @@ export function deriveStatus(obs: WorkloadObservation): DerivedStatus {
       ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `${counts.running} of ${counts.desired} running` }
       : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: `0 of ${counts.desired} running` };
 
-  return { phase, counts, conditions: [ready, available] };
+  return { phase, counts, conditions: [ready, available, conflictCondition(obs.conflicts)] };
+}
+
+/** The Conflict condition: True while some container of the workload is refused for a conflicting claim. */
+export function conflictCondition(c: ConflictObservation | undefined): Omit<Condition, 'lastTransitionTime'> {
+  if (!c || c.total <= 0) return { type: 'Conflict', status: 'False', reason: 'NoConflicts', message: 'no container of this workload is refused for a conflicting claim' };
+  return { type: 'Conflict', status: 'True', reason: 'DuplicateClaim', message: conflictMessage(c) };
+}
+
+/** `2 containers refused: container 0123456789ab claims row w:web, ...`, at most {@link MAX_NAMED} named. */
+export function conflictMessage(c: ConflictObservation): string {
+  const sorted = [...c.first].sort((a, b) => cmp(a.rowId, b.rowId) || cmp(a.host, b.host) || cmp(a.containerId, b.containerId));
+  const named = sorted.slice(0, MAX_NAMED).map((x) => `container ${shortId(x.containerId)} claims row ${x.rowId}`);
+  const rest = c.total - named.length;
+  let msg = `${c.total} container${c.total === 1 ? '' : 's'} refused`;
+  if (named.length > 0) msg += `: ${named.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+  return truncate(msg, MAX_MESSAGE);
+}
+
+/** Docker's short form of a 64-hex container ID; anything else as is. */
+function shortId(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `2 of 3 not running: a (stopped), b (unbound)`, naming at most {@link MAX_NAMED} slots in row-ID order. */

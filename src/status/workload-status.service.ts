@@ -1,6 +1,6 @@
 import type { ChangeSink, RowChange } from '../controller/changes.js';
 import type { Logger } from '../log.js';
-import type { ContainerEventRecord, ContainerQuery, ContainerRecord, EventQuery, StatusRepository, StoredStatus } from '../store/status.repository.js';
+import type { ContainerEventRecord, ContainerQuery, ContainerRecord, EventQuery, RefusalQuery, StoredRefusal, StatusRepository, StoredStatus } from '../store/status.repository.js';
 import { computeStatus, PHASES, statusChanged, type Phase } from './phase.js';
 
 /** Where the per-phase workload counts go (the `tinyforge_reconciler_workloads{phase}` gauge). */
@@ -35,6 +35,7 @@ export interface StatusReader {
   /** `undefined` for an unknown workload. */
   listEvents(workloadId: string, q: EventQuery): Promise<ContainerEventRecord[] | undefined>;
   listContainers(q: ContainerQuery): Promise<ContainerRecord[]>;
+  listRefusals(q: RefusalQuery): Promise<StoredRefusal[]>;
 }
 
 const RETRY_BASE_MS = 500;
@@ -49,8 +50,11 @@ const MAX_REMEMBERED_ROWS = 500_000;
  * - {@link rowsChanged} only buffers (it never throws and never waits): a flush at most
  *   `debounceMs` later writes every buffered transition in one multi-row INSERT and recomputes
  *   the workloads they touched, `batchSize` workloads per statement: one grouped SELECT (counts,
- *   names of slots not running, previous status) and one multi-row upsert. Flushes never
+ *   names of slots not running, previous status), one SELECT of their `conflict` refusals and
+ *   one multi-row upsert. Flushes never
  *   overlap. A failed flush keeps its work and retries with backoff.
+ * - {@link refusalsChanged} marks workloads whose `container_refusals` rows changed (their
+ *   `Conflict` condition) dirty, for the same debounced flush.
  * - {@link start} recomputes every workload (so the table is complete), prunes old transitions
  *   and starts the prune and safety-net timers; {@link stop} ends them and writes what is left.
  * - A transition into the state this service last recorded for the same row is not recorded
@@ -137,6 +141,26 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     }
   }
 
+  /**
+   * The refusals of these workloads changed (a container was refused or stopped being refused):
+   * recomputes their status (the `Conflict` condition) in the next flush, like {@link rowsChanged}
+   * but without a transition to record. Never throws; ignored while stopped.
+   */
+  refusalsChanged(workloadIds: readonly string[]): void {
+    if (this.stopped) return;
+    try {
+      let added = false;
+      for (const id of workloadIds) {
+        if (typeof id !== 'string' || id === '') continue;
+        this.dirty.add(id);
+        added = true;
+      }
+      if (added) this.schedule(this.debounceMs);
+    } catch (err) {
+      this.log.error({ error: errMessage(err) }, 'recording refusal changes failed');
+    }
+  }
+
   /** Writes everything buffered and recomputes the dirty workloads now; resolves when done (or failed). */
   flush(): Promise<void> {
     if (this.timer) {
@@ -203,6 +227,10 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     return this.repo.listContainers(q);
   }
 
+  listRefusals(q: RefusalQuery): Promise<StoredRefusal[]> {
+    return this.repo.listRefusals(q);
+  }
+
   // ---- internals ----
 
   private schedule(delayMs: number): void {
@@ -244,7 +272,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     }
   }
 
-  /** Recomputes these workloads: per batch one grouped SELECT and one upsert, then the gauge. */
+  /** Recomputes these workloads: per batch one grouped SELECT, one SELECT of conflicts and one upsert, then the gauge. */
   private async recompute(ids: readonly string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += this.batchSize) {
       const batch = ids.slice(i, i + this.batchSize);

@@ -1,5 +1,5 @@
 import type { ObservedRow, RowState } from '../controller/dispatch.js';
-import { chunks, formatDbTime, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql, type Database } from './database.js';
+import { chunks, MAX_PARAMS_PER_STATEMENT, type Database, type Dialect } from './database.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;
 /** The observed columns, for a SELECT list. */
@@ -41,9 +41,12 @@ export function toObserved(r: RawRow): ObservedRow {
 export class ContainersRepository {
   constructor(private readonly db: Database) {}
 
-  /** Observed columns of every row of `host`. */
-  async listByHost(host: string): Promise<ObservedRow[]> {
-    const { rows } = await this.db.query<RawRow>(`${SELECT_OBSERVED} WHERE \`host\` = ?`, [host]);
+  /**
+   * Observed columns of every row of `host`, plus the bound rows that carry no host yet (the
+   * deployer may leave `host` empty; the agent whose container it names adopts them).
+   */
+  async listForHost(host: string): Promise<ObservedRow[]> {
+    const { rows } = await this.db.query<RawRow>(`${SELECT_OBSERVED} WHERE \`host\` = ? OR (\`host\` = '' AND \`container_id\` <> '')`, [host]);
     return rows.map(toObserved);
   }
 
@@ -76,18 +79,18 @@ export class ContainersRepository {
   }
 
   /**
-   * Multi-row upsert of the observed columns, `last_seen_at` = `seenAt`. One statement per
-   * `batchSize` rows.
+   * Multi-row upsert of the observed columns, `last_seen_at` = the database's clock. One
+   * statement per `batchSize` rows. A row that exists with another non-empty `host` is left
+   * exactly as it is (the host guard is part of the statement, not only of the plan), so an
+   * agent never overwrites another host's row whatever its in-memory view says.
    */
-  async upsert(rows: readonly ObservedRow[], seenAt: number, batchSize = 500): Promise<void> {
+  async upsert(rows: readonly ObservedRow[], batchSize = 500): Promise<void> {
     if (rows.length === 0) return;
-    const seen = formatDbTime(seenAt);
-    const cols = [...OBSERVED_COLUMNS, 'last_seen_at'];
-    const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS_PER_STATEMENT / cols.length)));
+    const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS_PER_STATEMENT / OBSERVED_COLUMNS.length)));
     for (const batch of chunks(rows, size)) {
       const params: unknown[] = [];
-      for (const r of batch) params.push(r.id, r.workloadId, r.workloadKind, r.role, r.containerId, r.imageRef, r.host, r.state, r.port, seen);
-      await this.db.query(multiRowUpsertSql(this.db.dialect, 'containers', cols, batch.length), params);
+      for (const r of batch) params.push(r.id, r.workloadId, r.workloadKind, r.role, r.containerId, r.imageRef, r.host, r.state, r.port);
+      await this.db.query(guardedUpsertSql(this.db.dialect, this.db.nowSql(), batch.length), params);
     }
   }
 
@@ -108,17 +111,22 @@ export class ContainersRepository {
   }
 
   /**
-   * The missing sweep for rows whose container was not in a successful list: only rows of
-   * `host`, never unbound rows, never rows changed at or after `listStartedAt` (database time),
-   * so a row bound while the pass ran is safe.
+   * Compare-and-set: marks `missing` each row of `host` that still holds the container the
+   * caller saw in it (`id` and `container_id` both match, state not yet `missing`). A row the
+   * deployer bound or rebound since is left alone, whatever any clock says. Returns how many
+   * rows changed. Used by the missing sweep and to retire a row superseded by the deployer's.
    */
-  async sweepMissing(host: string, rowIds: readonly string[], listStartedAt: number): Promise<number> {
+  async markMissingIfBound(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number> {
     let changed = 0;
-    const before = formatDbTime(listStartedAt);
-    for (const c of chunks(rowIds, MAX_PARAMS_PER_STATEMENT - 2)) {
+    const bound = seen.filter((s) => s.containerId !== '');
+    for (const c of chunks(bound, Math.floor((MAX_PARAMS_PER_STATEMENT - 1) / 3))) {
+      const pairs = c.map(() => '(?,?)').join(',');
+      const rowValues = this.db.dialect === 'sqlite' ? `(VALUES ${pairs})` : `(${pairs})`;
+      const params: unknown[] = [host, ...c.map((s) => s.id)];
+      for (const s of c) params.push(s.id, s.containerId);
       const { affected } = await this.db.query(
-        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> '' AND \`updated_at\` < ? AND \`id\` IN (${c.map(() => '?').join(',')})`,
-        [host, before, ...c],
+        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${c.map(() => '?').join(',')}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
+        params,
       );
       changed += affected;
     }
@@ -126,16 +134,37 @@ export class ContainersRepository {
   }
 
   /**
-   * One statement that sets `last_seen_at` for every bound, non-missing row of `host` that was
-   * not changed since `listStartedAt` (those were written with a fresh `last_seen_at` already).
-   * Run after a successful sweep, so every such row was seen in the list. `updated_at` is kept:
-   * seeing a container again is not a change.
+   * One statement that sets `last_seen_at` (database clock) for every bound, non-missing row of
+   * `host`. Run after a successful sweep: every such row names a container that was listed, or
+   * one the deployer bound after the pass began. `updated_at` is kept: seeing a container again
+   * is not a change.
    */
-  async touchLastSeen(host: string, seenAt: number, listStartedAt: number): Promise<number> {
+  async touchLastSeen(host: string): Promise<number> {
     const { affected } = await this.db.query(
-      `UPDATE \`containers\` SET \`last_seen_at\` = ?, \`updated_at\` = \`updated_at\` WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> '' AND \`updated_at\` < ?`,
-      [formatDbTime(seenAt), host, formatDbTime(listStartedAt)],
+      `UPDATE \`containers\` SET \`last_seen_at\` = ${this.db.nowSql()}, \`updated_at\` = \`updated_at\` WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> ''`,
+      [host],
     );
     return affected;
   }
+}
+
+/**
+ * `INSERT ... VALUES (..., <now>) ... ON DUPLICATE KEY UPDATE` (SQLite: `ON CONFLICT DO UPDATE
+ * ... WHERE`) that updates an existing row only when its `host` is the new one or empty. On
+ * MySQL each assignment is guarded and `host` is assigned last (MySQL evaluates the assignments
+ * in order, so the guard must see the old host).
+ */
+export function guardedUpsertSql(dialect: Dialect, nowSql: string, rows: number): string {
+  const cols = [...OBSERVED_COLUMNS, 'last_seen_at'];
+  const colList = cols.map((c) => `\`${c}\``).join(', ');
+  const tuple = `(${OBSERVED_COLUMNS.map(() => '?').join(',')},${nowSql})`;
+  const values = Array.from({ length: rows }, () => tuple).join(',');
+  const updated = cols.filter((c) => c !== 'id' && c !== 'host');
+  if (dialect === 'mysql') {
+    const guard = "`host` IN (VALUES(`host`), '')";
+    const sets = [...updated, 'host'].map((c) => `\`${c}\` = IF(${guard}, VALUES(\`${c}\`), \`${c}\`)`).join(', ');
+    return `INSERT INTO \`containers\` (${colList}) VALUES ${values} ON DUPLICATE KEY UPDATE ${sets}`;
+  }
+  const sets = [...updated, 'host'].map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ');
+  return `INSERT INTO \`containers\` (${colList}) VALUES ${values} ON CONFLICT(\`id\`) DO UPDATE SET ${sets} WHERE \`containers\`.\`host\` IN (excluded.\`host\`, '')`;
 }

@@ -12,9 +12,20 @@ import { WorkloadStatusEntity } from './entities/workload-status.entity.js';
 import { WorkloadEntity } from './entities/workload.entity.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
+import { ExistingTables1764200000000 } from './migrations/1764200000000-existing-tables.js';
+import { ContainerRefusals1764300000000 } from './migrations/1764300000000-container-refusals.js';
+import { ContainerRefusalEntity } from './entities/container-refusal.entity.js';
+import { bitXorAggregate, crc32 } from './sql.js';
 
-export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity, WorkloadStatusEntity, ContainerEventEntity];
-export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000];
+export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity, WorkloadStatusEntity, ContainerEventEntity, ContainerRefusalEntity];
+export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000, ExistingTables1764200000000, ContainerRefusals1764300000000];
+
+/** The part of a better-sqlite3 connection `prepareDatabase` uses. */
+interface SqliteConnection {
+  pragma(s: string): unknown;
+  function(name: string, opts: { deterministic?: boolean }, fn: (...args: unknown[]) => unknown): unknown;
+  aggregate(name: string, opts: { deterministic?: boolean; start: number; step: (acc: number, v: unknown) => number }): unknown;
+}
 
 export interface DataSourceTuning {
   poolSize?: number;
@@ -31,11 +42,14 @@ export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning =
       type: 'better-sqlite3',
       database: db.path,
       // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
-      prepareDatabase: (conn: { pragma(s: string): unknown }) => {
+      prepareDatabase: (conn: SqliteConnection) => {
         conn.pragma('journal_mode = WAL');
         conn.pragma('synchronous = NORMAL');
         conn.pragma('busy_timeout = 5000');
         conn.pragma('foreign_keys = ON');
+        // MySQL's CRC32() and BIT_XOR(), so the desired-state fingerprint is one SQL text on both.
+        conn.function('crc32', { deterministic: true }, (v) => crc32(v));
+        conn.aggregate('bit_xor', { deterministic: true, ...bitXorAggregate });
       },
     };
   }

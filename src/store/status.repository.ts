@@ -1,8 +1,9 @@
 import type { RowChange } from '../controller/changes.js';
-import { COUNT_KEYS, type Condition, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
+import { COUNT_KEYS, MAX_NAMED, type Condition, type ConflictClaim, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
 import type { ObservedRow } from '../controller/dispatch.js';
 import { OBSERVED_SELECT_LIST, toObserved, type RawRow } from './containers.repository.js';
 import { chunks, formatDbTime, multiRowUpsertSql, parseDbTime, type Database } from './database.js';
+import { sqlFor, type Sql } from './sql.js';
 
 /** The part of {@link Database} this repository uses (tests wrap it to count statements). */
 export type Queryable = Pick<Database, 'query' | 'dialect'>;
@@ -38,6 +39,37 @@ export interface ContainerRecord extends ObservedRow {
   lastSeenAt: number | null;
   createdAt: number | null;
   updatedAt: number | null;
+  /** The row's `workload_id` names no row of `workloads` (the workload was deleted). */
+  orphaned: boolean;
+}
+
+/** A `container_refusals` row. */
+export interface StoredRefusal {
+  host: string;
+  containerId: string;
+  containerName: string;
+  dispatch: string;
+  reason: string;
+  workloadId: string;
+  rowId: string;
+  detail: string;
+  /** ms since the epoch. */
+  since: number;
+}
+
+/** The keyset of `container_refusals` (its primary key). */
+export interface RefusalKey {
+  host: string;
+  containerId: string;
+}
+
+export interface RefusalQuery {
+  host?: string;
+  reason?: string;
+  workload?: string;
+  /** Only refusals whose (host, container ID) sorts after this one. */
+  afterKey?: RefusalKey;
+  limit: number;
 }
 
 export interface ContainerQuery {
@@ -61,6 +93,11 @@ const MAX_PARAMS = 10_000;
 const COUNT_COLUMNS = COUNT_KEYS.map((k) => `${k}_count`);
 const STATUS_COLUMNS = ['workload_id', 'phase', ...COUNT_COLUMNS, 'conditions', 'observed_generation', 'observed_at'];
 
+/** The observed columns of `containers` c, for a SELECT list with a join. */
+const CONTAINER_SELECT_LIST = OBSERVED_SELECT_LIST.split(', ')
+  .map((col) => `c.${col}`)
+  .join(', ');
+
 const UNBOUND_SQL = "CASE WHEN c.`container_id` = '' THEN 1 ELSE 0 END";
 /** Non-running (or unbound) rows form a group each, so their IDs can be named; running rows are counted. */
 const NAMED_ROW_SQL = "CASE WHEN c.`state` <> 'running' OR c.`container_id` = '' THEN c.`id` ELSE '' END";
@@ -75,6 +112,18 @@ interface ObserveRaw {
   conditions: string | null;
   observed_generation: number | string | null;
   [count: string]: unknown;
+}
+
+interface RefusalRaw {
+  host: string;
+  container_id: string;
+  container_name: string;
+  dispatch: string;
+  reason: string;
+  workload_id: string;
+  row_id: string;
+  detail: string;
+  since: unknown;
 }
 
 interface StatusRaw {
@@ -133,22 +182,25 @@ export class StatusRepository {
 
   /**
    * Reads what status derivation needs for these workloads (or every workload when `ids` is
-   * `'all'`) in one grouped SELECT per chunk: row counts grouped by state and binding, the IDs
-   * of slots that are not running, and the previous status. Workloads absent from `workloads`
-   * are not in the result.
+   * `'all'`), per chunk in two statements: one grouped SELECT (row counts grouped by state and
+   * binding, the IDs of slots that are not running, and the previous status) and one SELECT of
+   * the workloads' `conflict` refusals (how many, and the first {@link MAX_NAMED} of each).
+   * Workloads absent from `workloads` are not in the result. Joins across tables name the exact
+   * collation, so Tinyforge's tables may use any utf8mb4 collation.
    */
   async observe(ids: readonly string[] | 'all'): Promise<Map<string, Observed>> {
+    const sql = await this.sql();
     const out = new Map<string, Observed>();
     const run = async (where: string, params: unknown[]) => {
-      const sql =
+      const stmt =
         'SELECT g.`workload_id`, g.`state`, g.`unbound`, g.`row_id`, g.`n`, s.`phase`, ' +
         `${COUNT_COLUMNS.map((c) => `s.\`${c}\``).join(', ')}, s.\`conditions\`, s.\`observed_generation\` ` +
         'FROM (' +
         `SELECT w.\`id\` AS \`workload_id\`, c.\`state\` AS \`state\`, ${UNBOUND_SQL} AS \`unbound\`, ${NAMED_ROW_SQL} AS \`row_id\`, COUNT(c.\`id\`) AS \`n\` ` +
-        'FROM `workloads` w LEFT JOIN `containers` c ON c.`workload_id` = w.`id` ' +
+        `FROM \`workloads\` w LEFT JOIN \`containers\` c ON ${sql.eq('c.`workload_id`', 'w.`id`')} ` +
         `${where} GROUP BY w.\`id\`, c.\`state\`, ${UNBOUND_SQL}, ${NAMED_ROW_SQL}` +
-        ') g LEFT JOIN `workload_status` s ON s.`workload_id` = g.`workload_id`';
-      const { rows } = await this.db.query<ObserveRaw>(sql, params);
+        `) g LEFT JOIN \`workload_status\` s ON ${sql.eq('s.`workload_id`', 'g.`workload_id`')}`;
+      const { rows } = await this.db.query<ObserveRaw>(stmt, params);
       for (const r of rows) {
         let o = out.get(r.workload_id);
         if (!o) {
@@ -162,8 +214,45 @@ export class StatusRepository {
         if (r.row_id) (o.observation.notRunning as NotRunningSlot[]).push({ rowId: r.row_id, state: unbound ? 'unbound' : (r.state ?? '') });
       }
     };
-    if (ids === 'all') await run('', []);
-    else for (const c of chunks([...new Set(ids)], MAX_PARAMS)) await run(`WHERE w.\`id\` IN (${c.map(() => '?').join(',')})`, c);
+    const conflicts = async (where: string, params: unknown[]) => {
+      for (const [workloadId, c] of await this.conflicts(where, params)) {
+        const o = out.get(workloadId);
+        if (o) o.observation.conflicts = c;
+      }
+    };
+    if (ids === 'all') {
+      await run('', []);
+      await conflicts('', []);
+    } else {
+      for (const c of chunks([...new Set(ids)], MAX_PARAMS)) {
+        const list = c.map(() => '?').join(',');
+        await run(`WHERE w.\`id\` IN (${list})`, c);
+        await conflicts(` AND \`workload_id\` IN (${list})`, c);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * `conflict` refusals per workload, in one statement: the count and the first
+   * {@link MAX_NAMED} in (row ID, host, container ID) order. `where` extends the reason filter.
+   */
+  private async conflicts(where: string, params: unknown[]): Promise<Map<string, { total: number; first: ConflictClaim[] }>> {
+    const { rows } = await this.db.query<{ workload_id: string; host: string; container_id: string; row_id: string; total: number | string }>(
+      'SELECT r.`workload_id`, r.`host`, r.`container_id`, r.`row_id`, r.`total` FROM (' +
+        'SELECT `workload_id`, `host`, `container_id`, `row_id`, ' +
+        'ROW_NUMBER() OVER (PARTITION BY `workload_id` ORDER BY `row_id`, `host`, `container_id`) AS `k`, ' +
+        'COUNT(*) OVER (PARTITION BY `workload_id`) AS `total` ' +
+        `FROM \`container_refusals\` WHERE \`reason\` = 'conflict'${where}` +
+        `) r WHERE r.\`k\` <= ${MAX_NAMED} ORDER BY r.\`workload_id\`, r.\`k\``,
+      params,
+    );
+    const out = new Map<string, { total: number; first: ConflictClaim[] }>();
+    for (const r of rows) {
+      let c = out.get(r.workload_id);
+      if (!c) out.set(r.workload_id, (c = { total: Number(r.total), first: [] }));
+      c.first.push({ host: r.host, containerId: r.container_id, rowId: r.row_id });
+    }
     return out;
   }
 
@@ -188,7 +277,8 @@ export class StatusRepository {
 
   /** Removes status rows whose workload no longer exists (one statement). */
   async deleteOrphanStatuses(): Promise<number> {
-    return (await this.db.query('DELETE FROM `workload_status` WHERE `workload_id` NOT IN (SELECT `id` FROM `workloads`)')).affected;
+    const sql = await this.sql();
+    return (await this.db.query(`DELETE FROM \`workload_status\` WHERE NOT EXISTS (SELECT 1 FROM \`workloads\` w WHERE ${sql.eq('w.`id`', '`workload_status`.`workload_id`')})`)).affected;
   }
 
   /** Workloads per phase, from the status table (one grouped SELECT). */
@@ -204,7 +294,9 @@ export class StatusRepository {
 
   /** Whether the workload exists in `workloads`. */
   async workloadExists(id: string): Promise<boolean> {
-    const { rows } = await this.db.query('SELECT 1 AS `ok` FROM `workloads` WHERE `id` = ?', [id]);
+    const sql = await this.sql();
+    const params: unknown[] = [];
+    const { rows } = await this.db.query(`SELECT 1 AS \`ok\` FROM \`workloads\` WHERE ${sql.eqValue('`id`', id, params)}`, params);
     return rows.length > 0;
   }
 
@@ -213,10 +305,12 @@ export class StatusRepository {
    * when it exists but no status was computed yet.
    */
   async getStatus(id: string): Promise<StoredStatus | null | undefined> {
+    const sql = await this.sql();
+    const params: unknown[] = [];
     const { rows } = await this.db.query<StatusRaw & { wid: string }>(
       `SELECT w.\`id\` AS \`wid\`, s.\`workload_id\`, s.\`phase\`, ${COUNT_COLUMNS.map((c) => `s.\`${c}\``).join(', ')}, s.\`conditions\`, s.\`observed_generation\`, s.\`observed_at\` ` +
-        'FROM `workloads` w LEFT JOIN `workload_status` s ON s.`workload_id` = w.`id` WHERE w.`id` = ?',
-      [id],
+        `FROM \`workloads\` w LEFT JOIN \`workload_status\` s ON ${sql.eq('s.`workload_id`', 'w.`id`')} WHERE ${sql.eqValue('w.`id`', id, params)}`,
+      params,
     );
     const r = rows[0];
     if (!r) return undefined;
@@ -256,24 +350,25 @@ export class StatusRepository {
 
   /**
    * One page of `containers`, ordered by row ID (the primary key, so the order is total and a
-   * row never appears on two pages while it exists). Filters are exact matches.
+   * row never appears on two pages while it exists). Filters are exact matches. `orphaned` comes
+   * from a LEFT JOIN on `workloads` (collation-safe).
    */
   async listContainers(q: ContainerQuery): Promise<ContainerRecord[]> {
+    const sql = await this.sql();
     const where: string[] = [];
     const params: unknown[] = [];
     for (const [col, v] of [['workload_id', q.workload], ['state', q.state], ['host', q.host]] as const) {
-      if (v === undefined) continue;
-      where.push(`\`${col}\` = ?`);
-      params.push(v);
+      if (v !== undefined) where.push(sql.eqValue(`c.\`${col}\``, v, params));
     }
     if (q.afterId !== undefined) {
-      where.push('`id` > ?');
+      where.push('c.`id` > ?');
       params.push(q.afterId);
     }
     const limit = Math.max(1, Math.floor(q.limit));
     const { rows } = await this.db.query<RawRow & Record<string, unknown>>(
-      `SELECT ${OBSERVED_SELECT_LIST}, \`last_seen_at\`, \`created_at\`, \`updated_at\` FROM \`containers\`` +
-        `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY \`id\` LIMIT ${limit}`,
+      `SELECT ${CONTAINER_SELECT_LIST}, c.\`last_seen_at\`, c.\`created_at\`, c.\`updated_at\`, CASE WHEN w.\`id\` IS NULL THEN 1 ELSE 0 END AS \`orphaned\` ` +
+        `FROM \`containers\` c LEFT JOIN \`workloads\` w ON ${sql.eq('w.`id`', 'c.`workload_id`')}` +
+        `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.\`id\` LIMIT ${limit}`,
       params,
     );
     return rows.map((r) => ({
@@ -281,7 +376,48 @@ export class StatusRepository {
       lastSeenAt: parseDbTime(r.last_seen_at) ?? null,
       createdAt: parseDbTime(r.created_at) ?? null,
       updatedAt: parseDbTime(r.updated_at) ?? null,
+      orphaned: Number(r.orphaned) === 1,
     }));
+  }
 
+  /**
+   * One page of `container_refusals`, in primary-key order (host, container ID): keyset
+   * pagination, so a refusal that exists for the whole walk is returned exactly once. Filters
+   * are exact matches.
+   */
+  async listRefusals(q: RefusalQuery): Promise<StoredRefusal[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, v] of [['host', q.host], ['reason', q.reason], ['workload_id', q.workload]] as const) {
+      if (v === undefined) continue;
+      where.push(`\`${col}\` = ?`);
+      params.push(v);
+    }
+    if (q.afterKey !== undefined) {
+      where.push('(`host` > ? OR (`host` = ? AND `container_id` > ?))');
+      params.push(q.afterKey.host, q.afterKey.host, q.afterKey.containerId);
+    }
+    const limit = Math.max(1, Math.floor(q.limit));
+    const { rows } = await this.db.query<RefusalRaw>(
+      'SELECT `host`, `container_id`, `container_name`, `dispatch`, `reason`, `workload_id`, `row_id`, `detail`, `since` FROM `container_refusals`' +
+        `${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY \`host\`, \`container_id\` LIMIT ${limit}`,
+      params,
+    );
+    return rows.map((r) => ({
+      host: r.host,
+      containerId: r.container_id,
+      containerName: r.container_name,
+      dispatch: r.dispatch,
+      reason: r.reason,
+      workloadId: r.workload_id,
+      rowId: r.row_id,
+      detail: r.detail,
+      since: parseDbTime(r.since) ?? 0,
+    }));
+  }
+
+  /** The collation-safe SQL of this database (detected once). */
+  private sql(): Promise<Sql> {
+    return sqlFor(this.db);
   }
 }
