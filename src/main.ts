@@ -157,7 +157,7 @@ export class App {
     // Workload status (issue 8): serves the read API on every replica (standbys too); records
     // the transitions the leader's pipeline reports. Its tables are not owned by one host, so
     // it runs outside the lease (its writes are idempotent).
-    const status = new WorkloadStatusService(new StatusRepository(db), this.log.child({ component: 'workload-status' }), { eventRetentionMs: this.config.eventRetentionMs }, this.metrics.workloads);
+    const status = new WorkloadStatusService(new StatusRepository(db), this.log.child({ component: 'workload-status' }), { eventRetentionMs: this.config.eventRetentionMs, now: () => this.clock.now() }, this.metrics.workloads);
     this.statusService = status;
     this.tasks.push(status.start());
     if (!this.config.leaderElection) {

@@ -393,6 +393,8 @@ function scenario(title: string, getCtx: () => Ctx, body: (ctx: Ctx) => Promise<
       failures.push(e instanceof Error ? e.message : String(e));
     }
     try {
+      // A scenario that failed while its local agent was down (2b, 8): the checks need one.
+      if (!ctx.agents.has('local')) await ctx.startAgent('local');
       failures.push(...(await checkGlobal(ctx, 'after the scenario')));
       for (const c of [ctx, ...ctx.subs]) for (const d of c.daemons.values()) await d.removeAll();
       failures.push(...(await checkGlobal(ctx, "after removing the scenario's containers")));
@@ -759,9 +761,6 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
           await assertFaketimeWorks(600_000);
           await ctx.session.run("INSERT INTO workloads (id, kind, ref_id, name) VALUES ('wl-s8', 'project', 'p-s8', 'clock')");
           await ctx.stopAgent('local');
-          ctx.deferred.push(async () => {
-            if (!ctx.agents.has('local')) await ctx.startAgent('local');
-          });
           // SQLite is embedded: its clock (`strftime('now')`) is the agent's own, 10 minutes ahead.
           const dbAhead = ctx.target.dialect === 'sqlite' ? 600_000 : 0;
           const svc = await startService(
@@ -807,6 +806,7 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
             svc.kill('SIGTERM');
             await svc.waitExit(15_000);
             await svc.dispose();
+            await ctx.startAgent('local');
           }
           const backwards: string[] = [];
           for (let i = 1; i < samples.length; i++) {
@@ -814,7 +814,6 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
             if (p.seen !== null && (q.seen === null || q.seen < p.seen)) backwards.push(`${new Date(p.seen).toISOString()} (${p.state}) -> ${q.seen === null ? 'null' : new Date(q.seen).toISOString()} (${q.state})`);
           }
           expect(backwards, `last_seen_at moved backwards (${samples.length} samples)`).to.deep.equal([]);
-          await ctx.startAgent('local');
         });
       }
 

@@ -87,7 +87,16 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     for (const r of all) expect(r.last_seen_at, r.id).to.be.instanceOf(Date);
     expect(all.map((r) => r.container_id)).not.to.include.members([unmanaged, forged]);
     expect(all).to.have.length(6);
-    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_workload"}')).to.be.greaterThan(unmatchedBefore);
+    // The forged container is refused: counted once (by its event or by this pass), listed with
+    // its reason, and not counted again by later passes.
+    const counted = await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_workload"}');
+    expect(counted).to.be.at.least(1);
+    await pass();
+    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="unknown_workload"}'), 'a refusal is counted once, not per pass').to.equal(counted);
+    expect(unmatchedBefore).to.be.at.most(counted);
+    const refusals = (await (await fetch(`${t!.baseUrl}/api/v1/refusals?host=${HOST}`)).json()) as { items: Array<{ containerId: string; reason: string; workloadId: string }> };
+    expect(refusals.items.find((r) => r.containerId === forged)).to.include({ reason: 'unknown_workload', workloadId: 'does-not-exist' });
+    expect(refusals.items.map((r) => r.containerId), 'containers that are not ours are never listed').not.to.include(unmanaged);
     await docker.compose('otherapp', composeYaml(['db']), ['down']);
   });
 
@@ -133,14 +142,15 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     const sql = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': hostile } });
     const huge = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': 'r'.repeat(10_000), note: 'n'.repeat(10_000) } });
     const bigNote = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-uni', 'tinyforge.role': 'noted', description: 'd'.repeat(10_000) } });
-    const before = await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}');
     await pass();
     expect((await rowFor(uni))!.role).to.equal('фронт-🚀-東京');
     expect((await rowFor(uni))!.id).to.equal(rid('wl-uni:фронт-🚀-東京'));
     expect((await rowFor(sql))!.role).to.equal(hostile);
     expect(await rowFor(huge), 'a role longer than its column is refused, not truncated').to.equal(undefined);
     expect((await rowFor(bigNote))!.state).to.equal('running');
-    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}')).to.be.greaterThan(before);
+    expect(await counter(t!, 'tinyforge_reconciler_unmatched_containers_total{reason="value_too_long"}')).to.be.at.least(1);
+    const refusals = (await (await fetch(`${t!.baseUrl}/api/v1/refusals?reason=value_too_long`)).json()) as { items: Array<{ containerId: string; detail: string }> };
+    expect(refusals.items.find((r) => r.containerId === huge)?.detail).to.match(/role/);
     const [{ n }] = await maria.query(`SELECT COUNT(*) AS n FROM \`${db}\`.containers`);
     expect(Number(n)).to.be.greaterThan(5);
   });

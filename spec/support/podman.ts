@@ -34,7 +34,9 @@
  *   limit above this machine's (nofile 20000), so runc fails with "error setting rlimit type 7".
  *   The CLI passes the flags; containers.conf sets them as `default_ulimits` for containers
  *   created through the API.
- * - `--network none` always (no slirp4netns, no bridge); `--init` (tini from docker.io as
+ * - `--network none` always (no slirp4netns, no bridge: the CNI plugin dir is an empty private
+ *   dir, so a container that asks for a network, as the docker CLI does by default, fails rather
+ *   than add a bridge and iptables rules to the host); `--init` (tini from docker.io as
  *   init_path) so `stop` takes milliseconds instead of the 10 s SIGTERM timeout of a PID-1 sleep.
  *
  * How Podman 4.3.1 differs from dockerd, as seen here: its list reports the image as
@@ -251,6 +253,7 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
   /** `exec runc --root <runcRoot> "$@"`: the runtime podman and conmon's exit command use. */
   private readonly runcWrapper: string;
   private readonly netDir: string;
+  private readonly cniPluginDir: string;
   private readonly volumeDir: string;
   private readonly hooksDir: string;
   private readonly homeDir: string;
@@ -277,6 +280,7 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
     this.runcRoot = path.join(rootDir, 'runc');
     this.runcWrapper = path.join(rootDir, 'bin', 'runc');
     this.netDir = path.join(rootDir, 'net');
+    this.cniPluginDir = path.join(rootDir, 'cni-plugins');
     this.volumeDir = path.join(rootDir, 'volumes');
     this.hooksDir = path.join(rootDir, 'hooks');
     this.homeDir = path.join(rootDir, 'home');
@@ -293,7 +297,7 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
   }
 
   async prepare(): Promise<void> {
-    for (const d of [this.storageRoot, this.runRoot, this.tmpDir, this.runcRoot, this.netDir, this.volumeDir, this.hooksDir, this.varTmpDir, this.confDir]) {
+    for (const d of [this.storageRoot, this.runRoot, this.tmpDir, this.runcRoot, this.netDir, this.cniPluginDir, this.volumeDir, this.hooksDir, this.varTmpDir, this.confDir]) {
       await fsp.mkdir(d, { recursive: true });
     }
     await fsp.mkdir(path.join(this.homeDir, '.config', 'containers'), { recursive: true });
@@ -324,7 +328,11 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
         ...(fs.existsSync(SECCOMP_PROFILE) ? [`seccomp_profile = ${toml(SECCOMP_PROFILE)}`] : []),
         '',
         '[network]',
+        'network_backend = "cni"',
         `network_config_dir = ${toml(this.netDir)}`,
+        // no CNI plugins: a container that asks for a network (the docker CLI's default mode is
+        // `bridge`) fails instead of creating cni-podman0, iptables chains and /var/lib/cni on the host
+        `cni_plugin_dirs = [${toml(this.cniPluginDir)}]`,
         '',
         '[engine]',
         'cgroup_manager = "cgroupfs"',

@@ -17,6 +17,8 @@ export const RELEVANT_ACTIONS: ReadonlySet<string> = new Set([
   'rename',
   'update',
   'destroy',
+  // Podman's name for a removal (Docker's `destroy`).
+  'remove',
 ]);
 
 /** Bounded set of action label values for metrics (anything else is counted as `other`). */
