@@ -50,6 +50,12 @@ export const METRICS: readonly MetricSpec[] = [
     source: 'reconciler',
     labels: { reason: open('unknown_workload', 'no_dispatch_label') },
   },
+  {
+    name: 'tinyforge_reconciler_refused_containers',
+    type: 'gauge',
+    source: 'reconciler',
+    labels: { reason: open('conflict', 'unknown_workload', 'row_owned_by_other_host') },
+  },
   { name: 'tinyforge_reconciler_docker_events_total', type: 'counter', source: 'reconciler', labels: { action: open('start', 'die', 'destroy') } },
   { name: 'tinyforge_reconciler_docker_watch_restarts_total', type: 'counter', source: 'reconciler', labels: {} },
   { name: 'tinyforge_reconciler_docker_event_parse_errors_total', type: 'counter', source: 'reconciler', labels: {} },
