@@ -20,7 +20,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PassReport } from '../src/controller/resync.js';
+import type { PassReport } from '../src/resync/resync.js';
 import type { SimContainer } from '../spec/support/docker-sim.js';
 import { startMariaDb, type MariaDbServer } from '../spec/support/mariadb.js';
 import { GoDockerLister, GoReconciler, GoStore, type TickReport } from './baseline-go-port.js';

@@ -4,10 +4,10 @@
  * (src/controller/decide.ts), so what it prints is what the agent does.
  */
 import type { Config } from './config.js';
-import { decide, derivedRowId, rankBound, type Decision } from './controller/decide.js';
-import { DesiredStateCache } from './controller/desired-cache.js';
-import { routeByLabels, type ContainerItem, type LabelRoute, type ObservedRow } from './controller/dispatch.js';
-import { RowIndex } from './controller/row-index.js';
+import { decide, derivedRowId, rankBound, type Decision } from './domain/decide.js';
+import { DesiredStateCache } from './cache/desired-cache.js';
+import { routeByLabels, type ContainerItem, type LabelRoute, type ObservedRow } from './domain/dispatch.js';
+import { RowIndex } from './cache/row-index.js';
 import type { DockerClient } from './docker/docker.client.js';
 import { ContainersRepository } from './store/containers.repository.js';
 import { parseDbTime, type Database } from './store/database.js';

@@ -1,4 +1,4 @@
-import type { PassObserver, PassReport } from './controller/resync.js';
+import type { PassObserver, PassReport } from './resync/resync.js';
 
 export interface Probe {
   ok: boolean;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DISPATCH_KINDS, UNMATCHED_REASONS } from './controller/dispatch.js';
-import type { QueueMetrics } from './controller/workqueue.js';
+import { DISPATCH_KINDS, UNMATCHED_REASONS } from './domain/dispatch.js';
+import type { QueueMetrics } from './queue/workqueue.js';
 import { EVENT_ACTION_LABELS } from './docker/events.js';
 
 export const UPSERT_RESULTS = ['created', 'updated', 'unchanged', 'error'] as const;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
-import type { ContainerItem } from '../../src/controller/dispatch.js';
+import type { ContainerItem } from '../../src/domain/dispatch.js';
 import { DockerClient } from '../../src/docker/docker.client.js';
 import { LineSplitter, isRelevantAction, parseEventLine, type ContainerEvent } from '../../src/docker/events.js';
 import { eventually } from '../support/app.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import type { RowChange } from '../../src/controller/changes.js';
+import type { RowChange } from '../../src/domain/changes.js';
 import { silentLogger } from '../../src/log.js';
 import { WorkloadStatusService, type WorkloadStatusOptions } from '../../src/status/workload-status.service.js';
 import { Database, parseDbTime } from '../../src/store/database.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import { DesiredStateCache } from '../../src/controller/desired-cache.js';
+import { DesiredStateCache } from '../../src/cache/desired-cache.js';
 import { Database } from '../../src/store/database.js';
 import { DesiredStateRepository, fingerprintSql } from '../../src/store/desired-state.repository.js';
 import { crc32 } from '../../src/store/sql.js';

@@ -1,4 +1,4 @@
-import { hostScopedRowId } from '../../src/controller/dispatch.js';
+import { hostScopedRowId } from '../../src/domain/dispatch.js';
 /**
  * Comparing the `containers` table with what the Docker engine says (the "truth"), for the fault,
  * leader, proxy and shutdown tests. The mapping is written out here on purpose rather than taken

@@ -2,9 +2,9 @@ import { ExternalError } from '../handlers/errors.js';
 import type { Reconciler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics, ReconcileErrorReason } from '../metrics.js';
-import { truncateForLog } from './dispatch.js';
-import { NotLeaderError } from './errors.js';
-import type { WorkQueue } from './workqueue.js';
+import { truncateForLog } from '../domain/dispatch.js';
+import { NotLeaderError } from '../domain/errors.js';
+import type { WorkQueue } from '../queue/workqueue.js';
 
 /** Keys a pass is waiting for: each must be processed once after it was enqueued. */
 class PassTracker {

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { DockerConfig } from '../config.js';
-import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../controller/dispatch.js';
+import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../domain/dispatch.js';
 import type { EventStreamOpener } from './event-watcher.js';
 import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './items.js';
 import { JsonArraySplitter } from './json-array-stream.js';

@@ -1,4 +1,4 @@
-import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../controller/dispatch.js';
+import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../domain/dispatch.js';
 
 /**
  * Pure mapping from what a real daemon returns to {@link ContainerItem}. Daemons return null or

@@ -1,10 +1,10 @@
-import type { BatchWriter } from '../controller/batch-writer.js';
-import { noopChangeSink, type ChangeSink } from '../controller/changes.js';
-import { decide, derivedRowId, needsWrite, type Decision, type DecideContext } from '../controller/decide.js';
-import type { ContainerItem, DesiredStateView, ObservedRow, UnmatchedReason } from '../controller/dispatch.js';
-import type { ObservedCache } from '../controller/observed-cache.js';
-import type { RefusalRegistry } from '../controller/refusals.js';
-import type { RowIndex } from '../controller/row-index.js';
+import type { BatchWriter } from '../store/batch-writer.js';
+import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
+import { decide, derivedRowId, needsWrite, type Decision, type DecideContext } from '../domain/decide.js';
+import type { ContainerItem, DesiredStateView, ObservedRow, UnmatchedReason } from '../domain/dispatch.js';
+import type { ObservedCache } from '../cache/observed-cache.js';
+import type { RefusalRegistry } from '../refusals/refusal-registry.js';
+import type { RowIndex } from '../cache/row-index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { tagged } from './errors.js';

@@ -1,4 +1,4 @@
-import { NotLeaderError } from '../controller/errors.js';
+import { NotLeaderError } from '../domain/errors.js';
 
 /** Where a reconcile failed: decides the error metric's reason and tells a bug from an outage. */
 export type FailureSource = 'docker' | 'database';

@@ -1,4 +1,4 @@
-import { UNMATCHED_REASONS } from '../controller/dispatch.js';
+import { UNMATCHED_REASONS } from '../domain/dispatch.js';
 import { CONDITION_TYPES, COUNT_KEYS, PHASES, ROW_STATES } from '../status/phase.js';
 import { VERSION } from '../version.js';
 

@@ -1,4 +1,4 @@
-import type { ChangeSink, RowChange } from '../controller/changes.js';
+import type { ChangeSink, RowChange } from '../domain/changes.js';
 import type { Logger } from '../log.js';
 import type { ContainerEventRecord, ContainerQuery, ContainerRecord, EventQuery, RefusalQuery, StoredRefusal, StatusRepository, StoredStatus } from '../store/status.repository.js';
 import { computeStatus, PHASES, statusChanged, type Phase } from './phase.js';

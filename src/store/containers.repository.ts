@@ -1,4 +1,4 @@
-import type { ObservedRow, RowState } from '../controller/dispatch.js';
+import type { ObservedRow, RowState } from '../domain/dispatch.js';
 import { chunks, MAX_PARAMS_PER_STATEMENT, type Database, type Dialect } from './database.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;

@@ -1,6 +1,6 @@
-import type { RowChange } from '../controller/changes.js';
+import type { RowChange } from '../domain/changes.js';
 import { COUNT_KEYS, MAX_NAMED, type Condition, type ConflictClaim, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
-import type { ObservedRow } from '../controller/dispatch.js';
+import type { ObservedRow } from '../domain/dispatch.js';
 import { OBSERVED_SELECT_LIST, toObserved, type RawRow } from './containers.repository.js';
 import { chunks, formatDbTime, multiRowUpsertSql, parseDbTime, type Database } from './database.js';
 import { sqlFor, type Sql } from './sql.js';

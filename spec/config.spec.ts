@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, ENV_VARS, clampInterval, describeConfig, loadConfig, parseDuration, redactUrl } from '../../src/config.js';
+import { ConfigError, ENV_VARS, clampInterval, describeConfig, loadConfig, parseDuration, redactUrl } from '../src/config.js';
 
 describe('config', () => {
   it('has the documented defaults', () => {

@@ -1,17 +1,17 @@
-import type { DatabaseClock } from '../clock.js';
+import type { DatabaseClock } from '../util/clock.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
 import { ExternalError, tagged } from '../handlers/errors.js';
 import type { ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { noopChangeSink, type ChangeSink } from './changes.js';
-import type { Controller } from './controller.js';
-import { decide, needsWrite } from './decide.js';
-import type { DesiredStateCache } from './desired-cache.js';
-import { resolveRow, type ContainerItem, type ObservedRow } from './dispatch.js';
-import type { ObservedCache } from './observed-cache.js';
-import type { RefusalRegistry } from './refusals.js';
-import type { RowIndex } from './row-index.js';
+import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
+import type { Controller } from '../controller/controller.js';
+import { decide, needsWrite } from '../domain/decide.js';
+import type { DesiredStateCache } from '../cache/desired-cache.js';
+import { resolveRow, type ContainerItem, type ObservedRow } from '../domain/dispatch.js';
+import type { ObservedCache } from '../cache/observed-cache.js';
+import type { RefusalRegistry } from '../refusals/refusal-registry.js';
+import type { RowIndex } from '../cache/row-index.js';
 
 export interface ContainerLister {
   listManaged(): Promise<ContainerItem[]>;

@@ -1,5 +1,5 @@
-import type { RowLookup } from './decide.js';
-import type { ObservedRow } from './dispatch.js';
+import type { RowLookup } from '../domain/decide.js';
+import type { ObservedRow } from '../domain/dispatch.js';
 
 export interface RowFinder {
   findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<ObservedRow[]>;

@@ -1,4 +1,4 @@
-import type { DesiredStateView, StackRef, WorkloadRef } from './dispatch.js';
+import type { DesiredStateView, StackRef, WorkloadRef } from '../domain/dispatch.js';
 
 export interface DesiredStateLoader {
   load(): Promise<{ workloads: WorkloadRef[]; stacks: StackRef[] }>;

@@ -1,4 +1,4 @@
-import type { ContainerItem } from './dispatch.js';
+import type { ContainerItem } from '../domain/dispatch.js';
 
 /**
  * What Docker last said about each Tinyforge container (an informer cache): filled by a full

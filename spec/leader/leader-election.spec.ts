@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { LeaderElector, type LeaseStore } from '../../src/controller/leader-election.js';
+import { LeaderElector, type LeaseStore } from '../../src/leader/leader-election.js';
 import { silentLogger } from '../../src/log.js';
 
 /** An in-memory lease with the database's rules, on the fake clock. */

@@ -1,5 +1,5 @@
-import { NotLeaderError } from './errors.js';
-import type { ObservedRow } from './dispatch.js';
+import { NotLeaderError } from '../domain/errors.js';
+import type { ObservedRow } from '../domain/dispatch.js';
 
 export interface RowWriter {
   /** `last_seen_at` is the database's clock at the statement. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { Refused } from '../../src/controller/decide.js';
-import { RefusalRegistry, type Refusal, type RefusalSink } from '../../src/controller/refusals.js';
+import type { Refused } from '../../src/domain/decide.js';
+import { RefusalRegistry, type Refusal, type RefusalSink } from '../../src/refusals/refusal-registry.js';
 
 /** A recording sink that can be told to fail. */
 function recordingSink() {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { ExponentialFailureRateLimiter } from '../../src/controller/rate-limiter.js';
-import { WorkQueue, type QueueMetrics } from '../../src/controller/workqueue.js';
+import { ExponentialFailureRateLimiter } from '../../src/queue/rate-limiter.js';
+import { WorkQueue, type QueueMetrics } from '../../src/queue/workqueue.js';
 
 /** A recording metrics hook, to assert what the queue reports. */
 function recordingMetrics() {

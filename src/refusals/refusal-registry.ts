@@ -1,5 +1,5 @@
-import type { Refused } from './decide.js';
-import type { UnmatchedReason } from './dispatch.js';
+import type { Refused } from '../domain/decide.js';
+import type { UnmatchedReason } from '../domain/dispatch.js';
 
 /** One refused container as the registry holds it. */
 export interface Refusal {

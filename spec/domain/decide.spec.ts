@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { decide, isOwnRow, needsWrite, rankBound, type Accepted, type DecideContext, type Refused } from '../../src/controller/decide.js';
-import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/controller/dispatch.js';
-import { RowIndex } from '../../src/controller/row-index.js';
+import { decide, isOwnRow, needsWrite, rankBound, type Accepted, type DecideContext, type Refused } from '../../src/domain/decide.js';
+import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/dispatch.js';
+import { RowIndex } from '../../src/cache/row-index.js';
 
 const C1 = 'a'.repeat(64);
 const C2 = 'b'.repeat(64);

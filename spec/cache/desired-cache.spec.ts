@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DesiredStateCache, type DesiredStateLoader } from '../../src/controller/desired-cache.js';
+import { DesiredStateCache, type DesiredStateLoader } from '../../src/cache/desired-cache.js';
 
 /** A loader that counts its calls, with a settable fingerprint. */
 function countingLoader() {

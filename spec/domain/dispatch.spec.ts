@@ -11,7 +11,7 @@ import {
   workloadRowId,
   type ContainerItem,
   type DesiredStateView,
-} from '../../src/controller/dispatch.js';
+} from '../../src/domain/dispatch.js';
 
 const desired: DesiredStateView = (() => {
   const workloads = [
