@@ -186,7 +186,7 @@ describe('leader election between CLI processes for one HOST_NAME (issue 7)', fu
 
   // Regression (fixed): a write refused because the replica is no longer the leader is counted as
   // reconcile_errors_total{reason="database"}, never as {reason="not_leader"}: ContainerHandler.reconcile
-  // wraps the writer's promise in tagged('database', ...) (src/handlers/errors.ts), which turns the
+  // wraps the writer's promise in tagged('database', ...) (src/domain/errors.ts), which turns the
   // NotLeaderError into an ExternalError('database'), and Controller's classify()
   // (src/controller/controller.ts) checks ExternalError first. A step-down then looks like a database outage
   // on dashboards and alerts. Suggested fix: let tagged() rethrow NotLeaderError unwrapped (or classify

@@ -1,9 +1,8 @@
-import { ExternalError } from '../handlers/errors.js';
-import type { Reconciler } from '../handlers/container.handler.js';
+import type { Reconciler } from './reconciler.js';
 import type { Logger } from '../log.js';
 import type { Metrics, ReconcileErrorReason } from '../metrics.js';
 import { truncateForLog } from '../domain/dispatch.js';
-import { NotLeaderError } from '../domain/errors.js';
+import { ExternalError, NotLeaderError } from '../domain/errors.js';
 import type { WorkQueue } from '../queue/workqueue.js';
 
 /** Keys a pass is waiting for: each must be processed once after it was enqueued. */

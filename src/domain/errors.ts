@@ -1,7 +1,35 @@
+/**
+ * The failures the pipeline tells apart: an external system failed (retried with backoff), this
+ * replica may not write (leadership), or anything else (a bug: counted as a panic).
+ */
+
 /** A write was refused because this replica does not hold the lease (or its renew deadline passed). */
 export class NotLeaderError extends Error {
   constructor() {
     super('not the leader: writes are disabled');
     this.name = 'NotLeaderError';
+  }
+}
+
+/** Where a reconcile failed: decides the error metric's reason and tells a bug from an outage. */
+export type FailureSource = 'docker' | 'database';
+
+/** A failure of an external system (retried with backoff); anything else thrown is a bug ("panic"). */
+export class ExternalError extends Error {
+  constructor(
+    readonly source: FailureSource,
+    override readonly cause: unknown,
+  ) {
+    super(`${source}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ExternalError';
+  }
+}
+
+/** Runs `fn`, tagging any failure as coming from `source` (a refused write stays what it is). */
+export async function tagged<T>(source: FailureSource, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof ExternalError || err instanceof NotLeaderError ? err : new ExternalError(source, err);
   }
 }

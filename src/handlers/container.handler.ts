@@ -7,21 +7,9 @@ import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { tagged } from './errors.js';
+import type { Reconciler, ReconcileOutcome } from '../controller/reconciler.js';
+import { tagged } from '../domain/errors.js';
 
-/** The reconcile contract: one key (a Docker container ID); level-based, it re-reads current state. */
-export interface Reconciler {
-  reconcile(containerId: string): Promise<ReconcileOutcome>;
-}
-
-/**
- * `commit` settles when the key's write is durable; no commit means nothing needed writing.
- * `requeueAfterMs` asks for the key again later (controller-runtime's RequeueAfter).
- */
-export interface ReconcileOutcome {
-  commit?: Promise<void>;
-  requeueAfterMs?: number;
-}
 
 export interface ContainerInspector {
   inspect(id: string): Promise<ContainerItem | undefined>;

@@ -1,6 +1,6 @@
 import type { DatabaseClock } from '../util/clock.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
-import { ExternalError, tagged } from '../handlers/errors.js';
+import { ExternalError, tagged } from '../domain/errors.js';
 import type { ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
