@@ -4,9 +4,8 @@
  * hosts the App itself, as spec/support/app.ts does, but alone in a process: its RSS and CPU are
  * the service's only.
  *
- * Instrumentation (no change to src/): `changeSink` (set before start, the pipeline captures it)
- * records commit times; the instance's `onDockerEvent` is wrapped to record when each Docker
- * event reached the service.
+ * Instrumentation through AppOptions: `changes` (every committed transition) records commit
+ * times; `onDockerEvent` records when each Docker event reached the service.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -150,14 +149,9 @@ serveRpc({
       registry: new Registry(),
       onPass: (r) => passes.push({ ...r, finishedAt: Date.now() }),
       watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 },
+      changes: sink,
+      onDockerEvent: onEvent,
     });
-    a.changeSink = sink;
-    const inst = a as unknown as { onDockerEvent: (ev: ContainerEvent, ...rest: unknown[]) => void };
-    const orig = inst.onDockerEvent;
-    inst.onDockerEvent = function (ev: ContainerEvent, ...rest: unknown[]) {
-      onEvent(ev);
-      return orig.call(this, ev, ...rest);
-    };
     app = a;
     const t = Date.now();
     await a.start();

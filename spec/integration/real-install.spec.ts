@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.js';
 import type { PassReport } from '../../src/resync/resync.js';
+import { DockerClient } from '../../src/docker/docker.client.js';
 import { App } from '../../src/main.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { sharedDockerd, startDockerd, type PrivateDockerd } from '../support/dockerd.js';
@@ -199,16 +200,16 @@ class Agent {
     const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', WORKERS: '4', ...env });
     const a = new Agent(config.hostName);
     const log = process.env.TEST_LOG ? createLogger('debug') : silentLogger();
-    a.app = new App(config, { log, registry: new Registry(), onPass: (r) => a.passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 } });
-    const client = a.app.docker as unknown as { listManaged?: (...args: unknown[]) => Promise<unknown> };
-    if (typeof client.listManaged !== 'function') throw new Error('the seam is gone: App.docker.listManaged is not a function (see Agent in real-install.spec.ts)');
-    const list = client.listManaged.bind(a.app.docker);
-    client.listManaged = async (...args: unknown[]) => {
-      const items = await list(...args);
+    // The seam: a Docker client whose list runs the scenario's hook between a pass's list and its sweep.
+    const docker = new DockerClient(config.docker);
+    const list = docker.listManaged.bind(docker);
+    docker.listManaged = async () => {
+      const items = await list();
       const hook = a.listHooks.shift();
       if (hook) await hook();
       return items;
     };
+    a.app = new App(config, { log, registry: new Registry(), docker, onPass: (r) => a.passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 } });
     await a.app.start();
     await a.app.waitUntilRunning();
     a.baseUrl = `http://127.0.0.1:${a.app.address()!.port}`;

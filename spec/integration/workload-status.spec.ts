@@ -39,7 +39,7 @@ describe('workload status end to end (real dockerd + MariaDB)', function () {
   let t: TestApp;
 
   const service = (): WorkloadStatusService => {
-    const s = (t.app as unknown as { status?: WorkloadStatusService }).status;
+    const s = t.app.status;
     if (!s) throw new Error('App does not expose the status service as `app.status` (see the wiring notes of issue 8)');
     return s;
   };

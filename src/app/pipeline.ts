@@ -1,0 +1,203 @@
+import type { Config } from '../config.js';
+import { DesiredStateCache } from '../cache/desired-cache.js';
+import { ObservedCache } from '../cache/observed-cache.js';
+import { RowIndex } from '../cache/row-index.js';
+import { Controller } from '../controller/controller.js';
+import type { ChangeSink } from '../domain/changes.js';
+import { UNMATCHED_REASONS } from '../domain/dispatch.js';
+import { NotLeaderError } from '../domain/errors.js';
+import type { DockerClient } from '../docker/docker.client.js';
+import { EventWatcher, type BackoffOptions } from '../docker/event-watcher.js';
+import { actionLabel, isRelevantAction, type ContainerEvent } from '../docker/events.js';
+import { isTinyforgeCandidate } from '../docker/items.js';
+import { ContainerHandler } from '../handlers/container.handler.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { ExponentialFailureRateLimiter } from '../queue/rate-limiter.js';
+import { WorkQueue, type QueueMetrics } from '../queue/workqueue.js';
+import { RefusalRegistry } from '../refusals/refusal-registry.js';
+import { Resync, type PassObserver, type PassReport } from '../resync/resync.js';
+import { BatchWriter } from '../store/batch-writer.js';
+import { ContainersRepository } from '../store/containers.repository.js';
+import type { Database } from '../store/database.js';
+import { DesiredStateRepository } from '../store/desired-state.repository.js';
+import { RefusalsRepository } from '../store/refusals.repository.js';
+import type { DatabaseClock } from '../util/clock.js';
+
+/** Everything one pipeline needs, and nothing more. */
+export interface PipelineDeps {
+  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs'>;
+  db: Database;
+  docker: DockerClient;
+  metrics: Metrics;
+  /** The app-wide `containers` queue series, fed by this pipeline's queue. */
+  queueMetrics: QueueMetrics;
+  log: Logger;
+  clock: DatabaseClock;
+  /** Gates every write: false once this pipeline's leadership term is over. */
+  canWrite: () => boolean;
+  /** Committed row transitions (workload status, and whatever else observes them). */
+  changes: ChangeSink;
+  /** Workloads whose refusals changed (their status shows a Conflict condition). */
+  refusalsChanged: (workloadIds: readonly string[]) => void;
+  /** Pass boundaries (health, status flush, tests). */
+  observer: PassObserver;
+  watchBackoff?: BackoffOptions;
+  /** Sees every Docker event as it arrives, before filtering (benchmarks). */
+  onDockerEvent?: (ev: ContainerEvent) => void;
+}
+
+/**
+ * One running pipeline (one per leadership term): Docker events -> queue -> workers -> batched
+ * writes, plus the resync loop. Built from one narrow dependencies object; {@link stop} ends it:
+ * intake off, workers finish their key, pending writes and refusals flushed.
+ */
+export class Pipeline {
+  private readonly abort = new AbortController();
+  private readonly tasks: Array<Promise<unknown>>;
+
+  private constructor(
+    readonly resync: Resync,
+    readonly queue: WorkQueue<string>,
+    private readonly controller: Controller,
+    private readonly writer: BatchWriter,
+    private readonly refusals: RefusalRegistry,
+    start: (signal: AbortSignal) => Array<Promise<unknown>>,
+  ) {
+    this.tasks = start(this.abort.signal);
+  }
+
+  static start(d: PipelineDeps): Pipeline {
+    const { config: cfg, db, metrics, log } = d;
+    const guarded =
+      <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+      (...a: A): Promise<R> =>
+        d.canWrite() ? fn(...a) : Promise.reject(new NotLeaderError());
+    const repo = new ContainersRepository(db);
+    const observed = new ObservedCache();
+    const desired = new DesiredStateCache(new DesiredStateRepository(db));
+    const rows = new RowIndex(repo);
+    const writer = new BatchWriter(repo, cfg.hostName, {
+      batchSize: cfg.writeBatchSize,
+      canWrite: d.canWrite,
+      hooks: {
+        statement: (kind) => metrics.writeStatements.inc({ kind }),
+        missingMarked: (n) => metrics.missingMarks.inc(n),
+      },
+    });
+    const queue = new WorkQueue<string>(new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), d.queueMetrics);
+    const refusals = createRefusalRegistry(d, new RefusalsRepository(db), guarded);
+    const handler = new ContainerHandler({
+      host: cfg.hostName,
+      docker: d.docker,
+      observed,
+      desired,
+      rows,
+      writer,
+      retire: guarded((host, seen) => repo.markMissingIfBound(host, seen)),
+      refusals,
+      metrics,
+      log,
+      changes: d.changes,
+      clock: () => d.clock.now(),
+    });
+    const controller = new Controller(queue, handler, metrics, log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
+    const resync = new Resync({
+      host: cfg.hostName,
+      docker: d.docker,
+      store: {
+        now: () => db.now(),
+        listForHost: (h) => repo.listForHost(h),
+        markMissingIfBound: guarded((h, seen) => repo.markMissingIfBound(h, seen)),
+        touchLastSeen: guarded((h) => repo.touchLastSeen(h)),
+        statesOf: (ids) => repo.statesOf(ids),
+      },
+      observed,
+      desired,
+      rows,
+      controller,
+      handler,
+      refusals,
+      metrics,
+      log,
+      observer: d.observer,
+      clock: d.clock,
+      changes: d.changes,
+    });
+    const watcher = new EventWatcher(
+      d.docker,
+      {
+        onConnected: () => {
+          log.info('docker event stream connected; relisting');
+          resync.trigger();
+        },
+        onEvent: (ev) => {
+          d.onDockerEvent?.(ev);
+          metrics.dockerEvents.inc({ action: actionLabel(ev.action) });
+          if (!isRelevantAction(ev.action)) return;
+          // Event attributes carry the container's labels: skip containers that are not ours.
+          if (!isTinyforgeCandidate(ev.attributes) && !observed.has(ev.id)) return;
+          observed.markStale(ev.id);
+          controller.enqueue(ev.id);
+        },
+        onMalformed: (reason) => {
+          metrics.eventParseErrors.inc();
+          log.warn({ reason }, 'malformed line on the docker event stream; skipped');
+        },
+        onDisconnected: (reason, delayMs) => {
+          metrics.watchRestarts.inc();
+          log.warn({ reason, reconnectInMs: delayMs }, 'docker event stream ended; reconnecting');
+        },
+      },
+      d.watchBackoff,
+    );
+    return new Pipeline(resync, queue, controller, writer, refusals, (signal) => {
+      controller.start();
+      return [watcher.run(signal), resync.loop(cfg.reconcileIntervalMs, signal)];
+    });
+  }
+
+  /** Runs one full pass now (tests and benchmarks). */
+  runPass(): Promise<PassReport> {
+    return this.resync.runPass();
+  }
+
+  /** Intake off, workers finish their key, pending writes and refusals flushed. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.controller.stop();
+    await this.writer.idle();
+    this.refusals.cancelScheduled();
+    await this.refusals.flush().catch(() => undefined);
+    await Promise.allSettled(this.tasks);
+  }
+}
+
+/** The refusal registry of a pipeline: persisted through the (leadership-guarded) repository, counted, logged once. */
+function createRefusalRegistry(
+  d: PipelineDeps,
+  repo: RefusalsRepository,
+  guarded: <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A) => Promise<R>,
+): RefusalRegistry {
+  const host = d.config.hostName;
+  const log = d.log.child({ component: 'refusals' });
+  return new RefusalRegistry(
+    {
+      upsert: guarded((r) => repo.upsert(host, r)),
+      remove: guarded((ids) => repo.remove(host, ids)),
+      removeAllExcept: guarded((ids) => repo.removeAllExcept(host, ids)),
+    },
+    {
+      refused: (r) => {
+        d.metrics.unmatched.inc({ reason: r.reason });
+        // Logged once per container and reason; every refusal stays listed by the API.
+        const quiet = r.reason === 'no_tinyforge_labels' || (r.reason.startsWith('unknown_') && r.reason !== 'unknown_state');
+        log[quiet ? 'info' : 'warn']({ containerId: r.containerId, containerName: r.containerName, reason: r.reason, rowId: r.rowId, workloadId: r.workloadId, detail: r.detail }, 'container refused: no row written');
+      },
+      workloadsChanged: d.refusalsChanged,
+      counts: (byReason) => {
+        for (const reason of UNMATCHED_REASONS) d.metrics.refused.set({ reason }, byReason.get(reason) ?? 0);
+      },
+    },
+  );
+}
