@@ -1,7 +1,7 @@
 /**
  * `tinyforge-reconciler explain <container>`: why a container has the row it has, or none. It
  * reads Docker and the database (never writes) and runs the same pure decision as the controller
- * (src/controller/decide.ts), so what it prints is what the agent does.
+ * (src/domain/decide.ts), so what it prints is what the agent does.
  */
 import type { Config } from './config.js';
 import { decide, derivedRowId, rankBound, type Decision } from './domain/decide.js';

@@ -25,7 +25,7 @@ const COLUMNS = ['host', 'container_id', 'container_name', 'dispatch', 'reason',
 
 /**
  * Writes `container_refusals`: the containers of one host that get no row, with the reason.
- * Written only when the set changes (the registry in src/controller/refusals.ts decides); `since`
+ * Written only when the set changes (the registry in src/refusals/refusal-registry.ts decides); `since`
  * is the database's clock when the container was first refused for its current reason.
  */
 export class RefusalsRepository {
