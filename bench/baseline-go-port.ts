@@ -1,11 +1,11 @@
 /**
  * BASELINE: a faithful port of the Go original's reconciler (tiny-forge
- * internal/reconciler/reconciler.go, /work/shared/seeds/000_06b1a3c2deae587a.txt), used only to
- * measure what the service replaces. It is NOT the service.
+ * internal/reconciler/reconciler.go; its behaviour is summarised in docs/architecture.md, "The Go
+ * original"), used only to measure what the service replaces. It is NOT the service.
  *
  * One tick (ReconcileOnce), exactly as the Go code does it, sequentially:
  *   - list every container labelled tinyforge.managed=true (all states) through dockerode;
- *   - for each container, dispatch with the seed's precedence:
+ *   - for each container, dispatch with the Go original's precedence:
  *       1. tinyforge.workload.id  -> GetContainerByDockerID (one SELECT), UpsertContainer (one INSERT ... ON DUPLICATE KEY UPDATE)
  *       2. tinyforge.static-site  -> GetWorkloadByRef (one SELECT), UpsertContainer
  *       3. com.docker.compose.project with prefix tinyforge- -> GetAllStacks (one SELECT of every stack, linear scan),

@@ -12,7 +12,7 @@
  *                            (dispatched through stacks.compose_project_name)                            -> row wk-b:<service>
  * Every container carries tinyforge.managed=true (the Go original lists only those). About 80% run.
  *
- * The three dispatch paths of the seed (workload label, static-site label, compose project) are all
+ * The three dispatch paths of the Go original (workload label, static-site label, compose project) are all
  * exercised; the legacy compose share is kept small because the Go original scans every stack
  * for each such container (GetAllStacks), which would otherwise dominate its figures.
  */

@@ -1,5 +1,5 @@
 /**
- * Event-to-row latency (issue 3's benchmark).
+ * Event-to-row latency: how long a Docker change takes to reach its row.
  *
  *  - Real engine: a private dockerd (spec/support/dockerd.ts), the service in its own process,
  *    RECONCILE_INTERVAL 5m (only events can explain a row change). Operations one at a time with

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { errorMessage } from '../src/domain/errors.js';
 
 interface Request {
   rpc: number;
@@ -38,7 +39,7 @@ export function serveRpc(handlers: Handlers): void {
       })
       .then(
         (result) => process.send!({ rpc: m.rpc, ok: true, result } satisfies Response),
-        (err: unknown) => process.send!({ rpc: m.rpc, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies Response),
+        (err: unknown) => process.send!({ rpc: m.rpc, ok: false, error: errorMessage(err, { stack: true }) } satisfies Response),
       );
   });
   // The parent going away ends the child.

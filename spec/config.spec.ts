@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, ENV_VARS, clampInterval, describeConfig, loadConfig, parseDuration, redactUrl } from '../src/config.js';
+import { ConfigError, ENV_VARS, clampInterval, describeConfig, loadConfig, parseDuration } from '../src/config.js';
+import { redactSecrets } from '../src/util/redact.js';
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -39,7 +40,7 @@ describe('config', () => {
     for (const [raw, ms] of table) expect(parseDuration(raw), raw).to.equal(ms);
   });
 
-  it('clamps the interval as the seed does', () => {
+  it('clamps the interval as the Go original does', () => {
     expect(clampInterval(0)).to.equal(30_000);
     expect(clampInterval(-1000)).to.equal(30_000);
     expect(clampInterval(NaN)).to.equal(30_000);
@@ -75,7 +76,7 @@ describe('config', () => {
     expect(shown).to.contain('***');
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secretpw@host' })).to.throw(/names no database/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secretpw@host' })).to.throw(ConfigError).with.property('message').that.does.not.contain('secretpw');
-    expect(redactUrl('mysql://u:secretpw@h:1/d')).to.equal('mysql://u:***@h:1/d');
+    expect(redactSecrets('mysql://u:secretpw@h:1/d')).to.equal('mysql://u:***@h:1/d');
   });
 
   it('parses DOCKER_HOST forms', () => {

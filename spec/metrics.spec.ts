@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry, register as globalRegistry } from 'prom-client';
-import { DISPATCH_KINDS, UNMATCHED_REASONS } from '../src/domain/dispatch.js';
+import { DISPATCH_KINDS, UNMATCHED_REASONS } from '../src/domain/types.js';
 import { EVENT_ACTION_LABELS } from '../src/docker/events.js';
 import { Metrics, RECONCILE_ERROR_REASONS, TICK_BUCKETS, UPSERT_RESULTS } from '../src/metrics.js';
 import { METRICS } from './monitoring/metric-names.js';

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, ENV_VARS, loadConfig, redactUrl, type Config } from './config.js';
+import { ConfigError, ENV_VARS, loadConfig, type Config } from './config.js';
 import { DockerClient } from './docker/docker.client.js';
 import { explainContainer, formatExplanation } from './explain.js';
 import { StatusRepository } from './store/status.repository.js';
 import { App } from './main.js';
 import { Database } from './store/database.js';
 import { createLogger } from './log.js';
+import { errorMessage } from './domain/errors.js';
+import { redactSecrets } from './util/redact.js';
 import { VERSION } from './version.js';
 
 const USAGE = `tinyforge-reconciler ${VERSION}: keeps the Tinyforge containers table true to what Docker runs.
@@ -69,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     } catch (err) {
-      log.error({ error: redactUrl(err instanceof Error ? err.message : String(err)) }, 'migration failed');
+      log.error({ error: redactSecrets(errorMessage(err)) }, 'migration failed');
       return 1;
     }
   }
@@ -104,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     await app.start();
   } catch (err) {
-    app.log.fatal({ error: err instanceof Error ? err.message : String(err) }, 'could not start');
+    app.log.fatal({ error: errorMessage(err) }, 'could not start');
     await app.stop().catch(() => undefined);
     return 1;
   }
@@ -121,7 +123,7 @@ async function inspectCommand(command: 'explain' | 'refusals', rest: string[], c
       options: { json: { type: 'boolean' }, host: { type: 'string' }, reason: { type: 'string' }, workload: { type: 'string' } },
     });
   } catch (err) {
-    process.stderr.write(`tinyforge-reconciler ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`tinyforge-reconciler ${command}: ${errorMessage(err)}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -159,7 +161,7 @@ async function inspectCommand(command: 'explain' | 'refusals', rest: string[], c
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`tinyforge-reconciler ${command}: ${redactUrl(err instanceof Error ? err.message : String(err))}\n`);
+    process.stderr.write(`tinyforge-reconciler ${command}: ${redactSecrets(errorMessage(err))}\n`);
     return 1;
   } finally {
     await db?.close();
@@ -169,7 +171,7 @@ async function inspectCommand(command: 'explain' | 'refusals', rest: string[], c
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`tinyforge-reconciler: ${redactUrl(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+    process.stderr.write(`tinyforge-reconciler: ${redactSecrets(errorMessage(err, { stack: true }))}\n`);
     process.exit(1);
   },
 );

@@ -5,6 +5,8 @@
  * them in one round trip. Passwords never appear in a message.
  */
 
+import { redactSecrets } from './util/redact.js';
+
 /** Where the rows live. */
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -30,7 +32,7 @@ export interface Config {
   database: DatabaseConfig;
   docker: DockerConfig;
   hostName: string;
-  /** Resync period in ms, after the seed's clamping (<= 0 -> 30 s, > 5 min -> 5 min). */
+  /** Resync period in ms, after the Go original's clamping (<= 0 -> 30 s, > 5 min -> 5 min; see {@link clampInterval}). */
   reconcileIntervalMs: number;
   workers: number;
   httpPort: number;
@@ -129,19 +131,13 @@ export function parseDuration(raw: string): number | undefined {
 export const DEFAULT_INTERVAL_MS = 30_000;
 export const MAX_INTERVAL_MS = 5 * 60_000;
 
-/** The seed's clamping: values <= 0 mean 30 s; values above 5 min are clamped to 5 min. */
+/**
+ * The Go original's clamping of the interval (docs/architecture.md, "The Go original"): values
+ * <= 0 mean 30 s; values above 5 min are clamped to 5 min.
+ */
 export function clampInterval(ms: number): number {
   if (!(ms > 0)) return DEFAULT_INTERVAL_MS;
   return Math.min(ms, MAX_INTERVAL_MS);
-}
-
-/**
- * Replaces the password of every URL in `s` so it can be logged: up to the last `@` of the URL
- * (a password may hold an unencoded `@`), stopping at quotes and spaces so it never runs past
- * the URL in a JSON log line.
- */
-export function redactUrl(s: string): string {
-  return s.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"']*:)[^\s"']*@/gi, '$1***@');
 }
 
 type Env = Record<string, string | undefined>;
@@ -280,7 +276,7 @@ function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
   try {
     url = new URL(raw);
   } catch {
-    problems.push(`DATABASE_URL: "${redactUrl(raw)}" is not a URL (expected sqlite:PATH or mysql://user:pass@host:3306/db)`);
+    problems.push(`DATABASE_URL: "${redactSecrets(raw)}" is not a URL (expected sqlite:PATH or mysql://user:pass@host:3306/db)`);
     return fallback;
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
@@ -318,7 +314,7 @@ function parseDockerHost(raw: string, problems: string[]): DockerConfig {
     if (port < 1 || port > 65535) problems.push(`DOCKER_HOST: port out of range in "${raw}"`);
     return { kind: 'tcp', host: m[2]!.replace(/^\[|\]$/g, ''), port, protocol: m[1] === 'https' ? 'https' : 'http' };
   }
-  problems.push(`DOCKER_HOST: "${redactUrl(raw)}" is not unix:///path or tcp://host:port`);
+  problems.push(`DOCKER_HOST: "${redactSecrets(raw)}" is not unix:///path or tcp://host:port`);
   return { kind: 'unix', socketPath: '/var/run/docker.sock' };
 }
 

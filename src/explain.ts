@@ -6,7 +6,8 @@
 import type { Config } from './config.js';
 import { decide, derivedRowId, rankBound, type Decision } from './domain/decide.js';
 import { DesiredStateCache } from './cache/desired-cache.js';
-import { routeByLabels, type ContainerItem, type LabelRoute, type ObservedRow } from './domain/dispatch.js';
+import { routeByLabels, type LabelRoute } from './domain/dispatch.js';
+import type { ContainerItem, ObservedRow } from './domain/types.js';
 import { RowIndex } from './cache/row-index.js';
 import type { DockerClient } from './docker/docker.client.js';
 import { ContainersRepository } from './store/containers.repository.js';

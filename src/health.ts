@@ -1,4 +1,4 @@
-import type { PassObserver, PassReport } from './resync/resync.js';
+import type { PassObserver, PassReport } from './domain/pass.js';
 
 export interface Probe {
   ok: boolean;
@@ -60,10 +60,6 @@ export class HealthState implements PassObserver {
       if (this.standbyTickAt !== undefined) this.lastSuccessAt = this.now();
       this.standbyTickAt = undefined;
     } else this.standbyTickAt = this.now();
-  }
-
-  isStandby(): boolean {
-    return this.standbyTickAt !== undefined;
   }
 
   liveness(): Probe {

@@ -1,10 +1,11 @@
 import { pino, type Logger as PinoLogger } from 'pino';
-import { redactUrl, type LogLevel } from './config.js';
+import type { LogLevel } from './config.js';
+import { redactSecrets } from './util/redact.js';
+
+// Moved to src/util/redact.ts; re-exported until every import names the new module.
+export { redactSecrets } from './util/redact.js';
 
 export type Logger = Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'child'>;
-
-/** Strips a password from anything URL-shaped in a log line. */
-export const redactSecrets = redactUrl;
 
 /** JSON logs on stdout (or `dest`); passwords in URLs and known secret fields are redacted. */
 export function createLogger(level: LogLevel, dest?: NodeJS.WritableStream): Logger {

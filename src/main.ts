@@ -7,7 +7,7 @@ import { checkReadiness } from './app/readiness.js';
 import { describeConfig, type Config } from './config.js';
 import { noopChangeSink, type ChangeSink } from './domain/changes.js';
 import { DockerClient } from './docker/docker.client.js';
-import type { BackoffOptions } from './docker/event-watcher.js';
+import type { WatchBackoffOptions } from './docker/event-watcher.js';
 import type { ContainerEvent } from './docker/events.js';
 import { HealthState, type Probe } from './health.js';
 import { createApiRouter } from './http/api.js';
@@ -17,12 +17,13 @@ import { LeadershipTerms } from './leader/leadership-terms.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { QueueMetrics } from './queue/workqueue.js';
-import type { PassReport } from './resync/resync.js';
+import type { PassReport } from './domain/pass.js';
 import { WorkloadStatusService } from './status/workload-status.service.js';
 import type { Database } from './store/database.js';
 import { LeaseRepository } from './store/lease.repository.js';
 import { StatusRepository } from './store/status.repository.js';
 import { DatabaseClock } from './util/clock.js';
+import { sleep } from './util/timers.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -33,7 +34,7 @@ export interface AppOptions {
   /** Defaults to a client of `config.docker` (tests wrap it to act between a pass's list and its sweep). */
   docker?: DockerClient;
   /** Event-stream reconnect backoff (tests shorten it). */
-  watchBackoff?: BackoffOptions;
+  watchBackoff?: WatchBackoffOptions;
   /** Cut an event stream silent for this long (tests; off by default). */
   eventStreamIdleTimeoutMs?: number;
   /** Observes every finished pass (tests, benchmarks). */
@@ -207,7 +208,7 @@ export class App {
     const deadline = Date.now() + timeoutMs;
     while (!this.pipeline) {
       if (Date.now() > deadline) throw new Error('the pipeline did not start in time');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 

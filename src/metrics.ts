@@ -1,19 +1,27 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DISPATCH_KINDS, UNMATCHED_REASONS } from './domain/dispatch.js';
+import { DISPATCH_KINDS, PHASES, UNMATCHED_REASONS } from './domain/types.js';
 import type { QueueMetrics } from './queue/workqueue.js';
 import { EVENT_ACTION_LABELS } from './docker/events.js';
 
 export const UPSERT_RESULTS = ['created', 'updated', 'unchanged', 'error'] as const;
 export type UpsertResult = (typeof UPSERT_RESULTS)[number];
 export const TICK_RESULTS = ['success', 'error'] as const;
+/** Write statements by kind: the batch writer's upserts and missing marks, the pass's sweep and touch. */
+export const WRITE_STATEMENT_KINDS = ['upsert', 'mark_missing', 'sweep', 'touch'] as const;
+export type WriteStatementKind = (typeof WRITE_STATEMENT_KINDS)[number];
 export const RECONCILE_ERROR_REASONS = ['docker', 'database', 'panic', 'not_leader', 'other'] as const;
 export type ReconcileErrorReason = (typeof RECONCILE_ERROR_REASONS)[number];
-export const WORKLOAD_PHASES = ['Pending', 'Running', 'Degraded', 'Stopped', 'Missing'] as const;
 
 /** Pass latency buckets: 1 ms to 60 s. */
 export const TICK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
 /** client-go's work-queue buckets (1 us .. 10 s, x10), plus 60 s. */
 const QUEUE_BUCKETS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 60];
+
+/** What the work-queue gauges read at scrape time. */
+export interface QueueInspector {
+  unfinishedWorkSeconds(): number;
+  longestRunningProcessorSeconds(): number;
+}
 
 /** Default process metrics that promtool rejects as they come (gauges named `*_total`). */
 const PROMTOOL_REJECTED = new Set(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
@@ -50,6 +58,8 @@ export class Metrics {
   readonly queueRetries: Counter<'name'>;
   readonly unfinishedWork: Gauge<'name'>;
   readonly longestRunning: Gauge<'name'>;
+  /** The queues whose stuck-worker gauges are read at scrape time, by queue name. */
+  private readonly queueInspectors = new Map<string, QueueInspector>();
 
   constructor(
     readonly registry: Registry = new Registry(),
@@ -80,17 +90,34 @@ export class Metrics {
     this.buildInfo = new Gauge({ name: 'tinyforge_reconciler_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node_version'], registers: r });
     this.buildInfo.set({ version: opts.version ?? '0.0.0', node_version: process.version }, 1);
     this.workloads = new Gauge({ name: 'tinyforge_reconciler_workloads', help: 'Workloads by phase.', labelNames: ['phase'], registers: r });
-    for (const phase of WORKLOAD_PHASES) this.workloads.set({ phase }, 0);
+    for (const phase of PHASES) this.workloads.set({ phase }, 0);
     this.writeStatements = new Counter({ name: 'tinyforge_reconciler_write_statements_total', help: 'Write statements sent to the database, by kind.', labelNames: ['kind'], registers: r });
-    for (const kind of ['upsert', 'mark_missing', 'sweep', 'touch']) this.writeStatements.inc({ kind }, 0);
+    for (const kind of WRITE_STATEMENT_KINDS) this.writeStatements.inc({ kind }, 0);
 
     this.queueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'], registers: r });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers: r });
     this.queueDuration = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'How long in seconds an item stays in workqueue before being requested', labelNames: ['name'], buckets: QUEUE_BUCKETS, registers: r });
     this.workDuration = new Histogram({ name: 'workqueue_work_duration_seconds', help: 'How long in seconds processing an item from workqueue takes.', labelNames: ['name'], buckets: QUEUE_BUCKETS, registers: r });
     this.queueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name'], registers: r });
-    this.unfinishedWork = new Gauge({ name: 'workqueue_unfinished_work_seconds', help: 'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. Large values indicate stuck threads.', labelNames: ['name'], registers: r });
-    this.longestRunning = new Gauge({ name: 'workqueue_longest_running_processor_seconds', help: 'How many seconds has the longest running processor for workqueue been running.', labelNames: ['name'], registers: r });
+    // Pulled on every scrape (prom-client's `collect`): the values change continuously, not on events.
+    this.unfinishedWork = new Gauge({
+      name: 'workqueue_unfinished_work_seconds',
+      help: 'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. Large values indicate stuck threads.',
+      labelNames: ['name'],
+      registers: r,
+      collect: () => {
+        for (const [name, q] of this.queueInspectors) this.unfinishedWork.set({ name }, q.unfinishedWorkSeconds());
+      },
+    });
+    this.longestRunning = new Gauge({
+      name: 'workqueue_longest_running_processor_seconds',
+      help: 'How many seconds has the longest running processor for workqueue been running.',
+      labelNames: ['name'],
+      registers: r,
+      collect: () => {
+        for (const [name, q] of this.queueInspectors) this.longestRunning.set({ name }, q.longestRunningProcessorSeconds());
+      },
+    });
 
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: registry });
@@ -112,7 +139,7 @@ export class Metrics {
   }
 
   /** Hooks for the `containers` work queue; `inspect` is read at scrape time. */
-  queueMetrics(name: string, inspect: { unfinishedWorkSeconds(): number; longestRunningProcessorSeconds(): number }): QueueMetrics {
+  queueMetrics(name: string, inspect: QueueInspector): QueueMetrics {
     const labels = { name };
     this.queueDepth.set(labels, 0);
     this.queueAdds.inc(labels, 0);
@@ -121,11 +148,7 @@ export class Metrics {
     this.workDuration.zero(labels);
     this.unfinishedWork.set(labels, 0);
     this.longestRunning.set(labels, 0);
-    // Pulled on every scrape: the values change continuously, not on events.
-    const unfinished = this.unfinishedWork;
-    const longest = this.longestRunning;
-    (unfinished as unknown as { collect: () => void }).collect = () => unfinished.set(labels, inspect.unfinishedWorkSeconds());
-    (longest as unknown as { collect: () => void }).collect = () => longest.set(labels, inspect.longestRunningProcessorSeconds());
+    this.queueInspectors.set(name, inspect);
     // Label children resolved once: these hooks run several times per key.
     const adds = this.queueAdds.labels(labels);
     const depth = this.queueDepth.labels(labels);

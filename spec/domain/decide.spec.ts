@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decide, isOwnRow, needsWrite, rankBound, type Accepted, type DecideContext, type Refused } from '../../src/domain/decide.js';
-import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/dispatch.js';
+import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/types.js';
 import { RowIndex } from '../../src/cache/row-index.js';
 
 const C1 = 'a'.repeat(64);

@@ -9,9 +9,8 @@ import {
   routeByLabels,
   sameObserved,
   workloadRowId,
-  type ContainerItem,
-  type DesiredStateView,
 } from '../../src/domain/dispatch.js';
+import type { ContainerItem, DesiredStateView } from '../../src/domain/types.js';
 
 const desired: DesiredStateView = (() => {
   const workloads = [
@@ -117,7 +116,7 @@ describe('dispatch', () => {
     }
   });
 
-  it('normalises Docker states as the seed does', () => {
+  it('normalises Docker states as the Go original does', () => {
     const table: Array<[string, string | undefined]> = [
       ['running', 'running'],
       ['exited', 'stopped'],

@@ -17,7 +17,7 @@ const TAKEOVER_BOUND_MS = LEASE_MS + RETRY_MS * 1.2 + 800;
  * 500 ms. RECONCILE_INTERVAL=5m: a replica writes only on boot passes and Docker events, so a
  * write is always explained by something the test did.
  */
-describe('leader election between CLI processes for one HOST_NAME (issue 7)', function () {
+describe('leader election between CLI processes for one HOST_NAME', function () {
   this.timeout(180_000);
   let maria: MariaDbServer;
   let docker: PrivateDockerd;

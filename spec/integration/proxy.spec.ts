@@ -30,7 +30,7 @@ function rawRequest(port: number, method: string, target: string, opts: { body?:
  * container list and inspect, and events, and records anything else. Every scenario here ends
  * with "the proxy refused nothing".
  */
-describe('through a read-only Docker socket proxy (issue 7)', function () {
+describe('through a read-only Docker socket proxy', function () {
   this.timeout(180_000);
   let docker: PrivateDockerd;
   let maria: MariaDbServer;

@@ -44,7 +44,7 @@ async function busy(svc: ServiceProcess, n: number): Promise<number> {
  * Graceful shutdown under load, with the real CLI process: SIGTERM while the boot pass writes
  * 3000 rows 5 at a time (the Engine API simulator provides the containers).
  */
-describe('graceful shutdown under load (issue 7)', function () {
+describe('graceful shutdown under load', function () {
   this.timeout(180_000);
   let sim: DockerSimulator;
   const procs: ServiceProcess[] = [];

@@ -40,7 +40,7 @@ describe('workload status end to end (real dockerd + MariaDB)', function () {
 
   const service = (): WorkloadStatusService => {
     const s = t.app.status;
-    if (!s) throw new Error('App does not expose the status service as `app.status` (see the wiring notes of issue 8)');
+    if (!s) throw new Error('App does not expose the status service as `app.status` (see AppOptions and App in src/main.ts)');
     return s;
   };
   const api = async <T>(path: string): Promise<T> => {

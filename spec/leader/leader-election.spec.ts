@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
+import { createRequire } from 'node:module';
+import type Sinon from 'sinon';
+
+// sinon's CommonJS build: its fake clock also replaces `node:timers/promises` (src/util/timers.ts
+// sleeps and times out with it); the ES module build can only replace the globals.
+const sinon = createRequire(import.meta.url)('sinon') as typeof Sinon;
 import { LeaderElector, type LeaseStore } from '../../src/leader/leader-election.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -34,7 +39,7 @@ class FakeLeaseStore implements LeaseStore {
 const cfg = (identity: string) => ({ leaseName: 'tinyforge-reconciler/h', identity, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
 
 describe('LeaderElector', () => {
-  let clock: sinon.SinonFakeTimers;
+  let clock: Sinon.SinonFakeTimers;
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
   });

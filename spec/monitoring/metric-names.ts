@@ -1,6 +1,6 @@
 /**
  * The metric names the monitoring artefacts (the chart's alerting rules, the Grafana dashboard) may use:
- * the contract of docs/DESIGN.md "Metrics" as one list. spec/monitoring/rules.spec.ts fails when a rule or
+ * the contract of the README's "Metrics" table as one list. spec/monitoring/rules.spec.ts fails when a rule or
  * panel queries a name that is not here; a /metrics test can assert {@link EXPOSED_METRIC_NAMES} against the
  * live output, which closes the loop: every query hits a series the service really exports.
  */

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowChange } from '../../src/domain/changes.js';
-import type { RowState } from '../../src/domain/dispatch.js';
+import type { RowState } from '../../src/domain/types.js';
 import type { Phase } from '../../src/status/phase.js';
 import type { Database, QueryOutcome } from '../../src/store/database.js';
 import type { Queryable } from '../../src/store/status.repository.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import type { ObservedRow } from '../../src/domain/dispatch.js';
+import type { ObservedRow } from '../../src/domain/types.js';
 import { ContainersRepository } from '../../src/store/containers.repository.js';
 import { Database, parseDbTime } from '../../src/store/database.js';
 import { DesiredStateRepository } from '../../src/store/desired-state.repository.js';

@@ -23,7 +23,6 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
-  ManagedProcess,
   SYSTEM_PATH,
   containerIdsIn,
   hardCleanupDirSync,
@@ -33,17 +32,16 @@ import {
   registerServer,
   runCommand,
   sweepStaleDirs,
-  tailFile,
-  unregisterServer,
-  waitUntil,
+  sharedServer,
   type RunResult,
-  type TrackedServer, sharedServer, type SharedServer,
+  type SharedServer,
 } from './proc.js';
+import { NotReadyError, ServerProcess } from './server-process.js';
 
 export const TEST_IMAGE = 'tinyforge-busybox:latest';
 const DIR_PREFIX = '/tmp/tfd-';
-const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+const DISPOSE_TIMEOUT_MS = 15_000;
 const SHIM_SOCKET_DIR = '/run/containerd/s';
 
 export interface RunContainerOptions {
@@ -194,7 +192,7 @@ function busyboxTar(workDir: string): Promise<string> {
 /** Storage driver that worked in this process (so later engines don't probe again). */
 let workingStorageDriver: string | undefined;
 
-class DockerdInstance implements PrivateDockerd, TrackedServer {
+class DockerdInstance implements PrivateDockerd {
   readonly image = TEST_IMAGE;
   readonly socketPath: string;
   readonly dockerHost: string;
@@ -205,9 +203,7 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
   private readonly pidFile: string;
   private readonly configFile: string;
   private readonly cliConfigDir: string;
-  private proc: ManagedProcess | undefined;
-  private lastPid = 0;
-  private disposed = false;
+  private readonly server: ServerProcess;
 
   constructor(
     readonly label: string,
@@ -223,14 +219,23 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
     this.pidFile = path.join(rootDir, 'dockerd.pid');
     this.configFile = path.join(rootDir, 'daemon.json');
     this.cliConfigDir = path.join(rootDir, 'cli');
+    this.server = new ServerProcess({
+      label,
+      program: 'dockerd',
+      logFile: this.logFile,
+      stopGraceMs: STOP_TIMEOUT_MS,
+      disposeGraceMs: DISPOSE_TIMEOUT_MS,
+      cleanupSync: () => hardCleanupDockerDirSync(rootDir),
+      afterDispose: () => sharedDockerd.forget(this),
+    });
   }
 
   get pid(): number {
-    return this.proc?.pid ?? this.lastPid;
+    return this.server.pid;
   }
 
   get running(): boolean {
-    return this.proc?.running ?? false;
+    return this.server.running;
   }
 
   async prepare(): Promise<void> {
@@ -262,7 +267,8 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
     if (!processAlive(pid)) await fsp.rm(pidFile, { force: true });
   }
 
-  private async spawnDaemon(driver: string): Promise<ManagedProcess> {
+  /** Starts dockerd with `driver` and waits until it answers /_ping (NotReadyError when it does not). */
+  private async startDaemon(driver: string): Promise<void> {
     // dockerd refuses to start while its --pidfile exists (left behind by kill -9); ours is dead here.
     fs.rmSync(this.pidFile, { force: true });
     await this.clearDeadContainerd();
@@ -284,41 +290,19 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
       '--shutdown-timeout=2',
       '--log-driver=json-file',
     ];
-    fs.appendFileSync(
-      this.logFile,
-      `\n==== tinyforge test harness: starting dockerd (${driver}) at ${new Date().toISOString()} ====\n`,
+    await this.server.start(
+      this.dockerd,
+      args,
+      { env: cleanEnv({}), cwd: this.rootDir, banner: `dockerd (${driver})` },
+      { subject: `dockerd (${this.dockerHost}, storage driver ${driver || '?'})`, probe: () => ping(this.socketPath) },
     );
-    const proc = new ManagedProcess(`${this.label} dockerd`, this.dockerd, args, {
-      logFile: this.logFile,
-      env: cleanEnv({}),
-      cwd: this.rootDir,
-    });
-    this.proc = proc;
-    if (proc.pid > 0) this.lastPid = proc.pid;
-    return proc;
-  }
-
-  private async waitReady(proc: ManagedProcess): Promise<void> {
-    await waitUntil(() => ping(this.socketPath), {
-      timeoutMs: START_TIMEOUT_MS,
-      dead: () => (proc.running ? undefined : `dockerd ${proc.describeExit()}`),
-      explain: (reason) =>
-        `${this.label}: dockerd (${this.dockerHost}, storage driver ${this.storageDriver || '?'}) did not become ready: ${reason}\n` +
-        `--- tail of ${this.logFile} ---\n${tailFile(this.logFile, 40)}`,
-    });
   }
 
   async start(): Promise<void> {
-    if (this.disposed) throw new Error(`${this.label}: start() after dispose()`);
+    this.server.assertNotDisposed('start()');
     if (this.running) return;
     if (this.storageDriver) {
-      const proc = await this.spawnDaemon(this.storageDriver);
-      try {
-        await this.waitReady(proc);
-      } catch (e) {
-        await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
-        throw e;
-      }
+      await this.startDaemon(this.storageDriver);
       return;
     }
     // First start: pick the storage driver.
@@ -327,17 +311,16 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
     let lastError: unknown;
     for (const driver of candidates) {
       this.storageDriver = driver;
-      const proc = await this.spawnDaemon(driver);
       try {
-        await this.waitReady(proc);
+        await this.startDaemon(driver);
         workingStorageDriver ??= driver;
         await this.ensureImage();
         return;
       } catch (e) {
         lastError = e;
-        const died = !proc.running; // a daemon that refused the driver exits; a hang is not a driver problem
-        await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
-        if (!died) break;
+        await this.server.kill9().catch(() => undefined); // (a daemon that did not become ready is already dead)
+        // a daemon that refused the driver exits; a hang (or a failed image import) is not a driver problem
+        if (!(e instanceof NotReadyError && e.exited)) break;
         // start over with an empty data-root for the next driver
         hardCleanupDirSync(this.dataRoot);
         hardCleanupDirSync(this.execRoot);
@@ -439,35 +422,16 @@ class DockerdInstance implements PrivateDockerd, TrackedServer {
     }
   }
 
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  async kill9(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGKILL', 10_000);
+  kill9(): Promise<void> {
+    return this.server.kill9();
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    try {
-      const proc = this.proc;
-      if (proc?.running) await proc.terminate('SIGTERM', 15_000);
-    } finally {
-      hardCleanupDockerDirSync(this.rootDir);
-      unregisterServer(this);
-      sharedDockerd.forget(this);
-    }
-  }
-
-  hardKillSync(): void {
-    this.disposed = true;
-    if (this.proc?.running) this.proc.signal('SIGKILL');
-    hardCleanupDockerDirSync(this.rootDir);
+  dispose(): Promise<void> {
+    return this.server.dispose();
   }
 }
 
@@ -512,7 +476,6 @@ export async function startDockerd(opts: { name?: string } = {}): Promise<Privat
   const label = `dockerd[${opts.name ?? `#${++nameCounter}`}]`;
   const rootDir = await makeOwnedTempDir(DIR_PREFIX);
   const inst = new DockerdInstance(label, rootDir, dockerd, dockerCli);
-  registerServer(inst);
   try {
     await inst.prepare();
     await inst.start();
@@ -528,4 +491,4 @@ export async function startDockerd(opts: { name?: string } = {}): Promise<Privat
  * Don't stop()/kill9() it (use startDockerd() for that); isolate tests with removeAllContainers()
  * or unique labels.
  */
-export const sharedDockerd: SharedServer<PrivateDockerd> = sharedServer(() => startDockerd({ name: 'shared' }));
+export const sharedDockerd: SharedServer<PrivateDockerd> = sharedServer(() => startDockerd({ name: 'shared' }), { restart: (s) => s.start() });

@@ -247,7 +247,7 @@ export async function engineState(dockerHost: string, id: string): Promise<strin
   }
 }
 
-/** Docker state -> row state (`exited`, `dead` -> `stopped`), as DESIGN.md fixes it. */
+/** Docker state -> row state (`exited`, `dead` -> `stopped`), as normalizeState in src/domain/dispatch.ts fixes it (docs/architecture.md, "Invariants"). */
 export function rowStateOf(dockerState: string | undefined): string {
   if (dockerState === undefined) return 'missing';
   const s = dockerState.toLowerCase();

@@ -23,19 +23,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createConnection, type Connection, type ConnectionOptions } from 'mysql2/promise';
 import {
-  ManagedProcess,
   SYSTEM_PATH,
   freePort,
   hardCleanupDirSync,
   makeOwnedTempDir,
-  registerServer,
   runCommand,
   sweepStaleDirs,
   tailFile,
-  unregisterServer,
-  waitUntil,
-  type TrackedServer, sharedServer, type SharedServer,
+  sharedServer,
+  type SharedServer,
 } from './proc.js';
+import { ServerProcess } from './server-process.js';
 
 export const ROOT_PASSWORD = 'tf-secret-pw';
 
@@ -56,8 +54,9 @@ function dirPrefix(): string {
   }
   return '/tmp/tfm-';
 }
-const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** A graceful shutdown takes ~50 ms; the data is thrown away anyway, so dispose() does not wait long. */
+const DISPOSE_TIMEOUT_MS = 5_000;
 
 export interface MariaDbServer {
   readonly port: number;
@@ -120,16 +119,14 @@ function childEnv(tz = 'UTC'): NodeJS.ProcessEnv {
 
 let dbCounter = 0;
 
-class MariaDbInstance implements MariaDbServer, TrackedServer {
+class MariaDbInstance implements MariaDbServer {
   readonly user = 'root' as const;
   readonly password = ROOT_PASSWORD;
   readonly datadir: string;
   readonly socketPath: string;
   readonly logFile: string;
   private readonly pidFile: string;
-  private proc: ManagedProcess | undefined;
-  private lastPid = 0;
-  private disposed = false;
+  private readonly server: ServerProcess;
 
   constructor(
     readonly label: string,
@@ -143,14 +140,23 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
     this.socketPath = path.join(rootDir, 'mysqld.sock');
     this.logFile = path.join(rootDir, 'mariadbd.err');
     this.pidFile = path.join(rootDir, 'mariadbd.pid');
+    this.server = new ServerProcess({
+      label,
+      program: 'mariadbd',
+      logFile: this.logFile,
+      stopGraceMs: STOP_TIMEOUT_MS,
+      disposeGraceMs: DISPOSE_TIMEOUT_MS,
+      cleanupSync: () => hardCleanupDirSync(rootDir),
+      afterDispose: () => sharedMariaDb.forget(this),
+    });
   }
 
   get pid(): number {
-    return this.proc?.pid ?? this.lastPid;
+    return this.server.pid;
   }
 
   get running(): boolean {
-    return this.proc?.running ?? false;
+    return this.server.running;
   }
 
   url(database: string): string {
@@ -176,7 +182,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
   }
 
   async connectPlain(database?: string): Promise<Connection> {
-    if (this.disposed) throw new Error(`${this.label}: connectPlain() after dispose()`);
+    this.server.assertNotDisposed('connectPlain()');
     return createConnection(this.plainConnectionOptions(database));
   }
 
@@ -188,7 +194,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
   }
 
   async query(sql: string, params?: unknown[]): Promise<any> {
-    if (this.disposed) throw new Error(`${this.label}: query() after dispose()`);
+    this.server.assertNotDisposed('query()');
     const conn = await createConnection(this.connectionOptions());
     try {
       const [rows] = await conn.query(sql, params);
@@ -199,7 +205,7 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
   }
 
   async start(): Promise<void> {
-    if (this.disposed) throw new Error(`${this.label}: start() after dispose()`);
+    this.server.assertNotDisposed('start()');
     if (this.running) return;
     const args = [
       '--no-defaults', // must be first: ignore /etc/mysql/*.cnf and ~/.my.cnf
@@ -222,67 +228,31 @@ class MariaDbInstance implements MariaDbServer, TrackedServer {
       '--skip-name-resolve',
       '--performance-schema=OFF',
     ];
-    fs.appendFileSync(this.logFile, `\n==== tinyforge test harness: starting mariadbd at ${new Date().toISOString()} ====\n`);
-    const proc = new ManagedProcess(`${this.label} mariadbd`, this.mariadbd, args, {
-      logFile: this.logFile,
-      env: childEnv(this.systemTimeZone),
-      cwd: this.rootDir,
-    });
-    this.proc = proc;
-    if (proc.pid > 0) this.lastPid = proc.pid;
-    try {
-      await waitUntil(
-        async () => {
+    await this.server.start(
+      this.mariadbd,
+      args,
+      { env: childEnv(this.systemTimeZone), cwd: this.rootDir },
+      {
+        subject: `MariaDB on 127.0.0.1:${this.port}`,
+        probe: async () => {
           const conn = await createConnection({ ...this.connectionOptions(), connectTimeout: 2_000 });
           await conn.end().catch(() => conn.destroy());
           return true;
         },
-        {
-          timeoutMs: START_TIMEOUT_MS,
-          dead: () => (proc.running ? undefined : `mariadbd ${proc.describeExit()}`),
-          explain: (reason) =>
-            `${this.label}: MariaDB on 127.0.0.1:${this.port} did not become ready: ${reason}\n` +
-            `--- tail of ${this.logFile} ---\n${tailFile(this.logFile, 40)}`,
-        },
-      );
-    } catch (e) {
-      await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
-      throw e;
-    }
+      },
+    );
   }
 
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  async kill9(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGKILL', 10_000);
+  kill9(): Promise<void> {
+    return this.server.kill9();
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    try {
-      const proc = this.proc;
-      if (proc?.running) {
-        // a graceful shutdown takes ~50 ms; the data is thrown away anyway, so don't wait long
-        await proc.terminate('SIGTERM', 5_000);
-      }
-    } finally {
-      hardCleanupDirSync(this.rootDir);
-      unregisterServer(this);
-      sharedMariaDb.forget(this);
-    }
-  }
-
-  hardKillSync(): void {
-    this.disposed = true;
-    if (this.proc?.running) this.proc.signal('SIGKILL');
-    hardCleanupDirSync(this.rootDir);
+  dispose(): Promise<void> {
+    return this.server.dispose();
   }
 }
 
@@ -338,7 +308,6 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
   const rootDir = await makeOwnedTempDir(prefix);
   const port = await freePort();
   const inst = new MariaDbInstance(label, rootDir, port, mariadbd, defaultTimeZone, systemTimeZone);
-  registerServer(inst);
   try {
     await fsp.mkdir(path.join(rootDir, 'tmp'));
     // Root's password is set inside the bootstrap (FLUSH PRIVILEGES loads the grant tables that
@@ -389,4 +358,4 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
  * (`--require dist/spec/support/hooks.js`). Don't stop()/kill9() it: use startMariaDb() for that.
  * Isolate tests with createDatabase().
  */
-export const sharedMariaDb: SharedServer<MariaDbServer> = sharedServer(() => startMariaDb({ name: 'shared' }));
+export const sharedMariaDb: SharedServer<MariaDbServer> = sharedServer(() => startMariaDb({ name: 'shared' }), { restart: (s) => s.start() });

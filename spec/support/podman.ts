@@ -49,25 +49,20 @@ import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import {
-  ManagedProcess,
   SYSTEM_PATH,
   hardCleanupDirSync,
   makeOwnedTempDir,
-  registerServer,
   runCommand,
+  sharedServer,
   sweepStaleDirs,
-  tailFile,
-  unregisterServer,
-  waitUntil,
   type RunResult,
   type SharedServer,
-  type TrackedServer,
 } from './proc.js';
+import { ServerProcess } from './server-process.js';
 
 /** The tag the busybox image is imported under (the same name dockerd.ts uses). */
 export const PODMAN_TEST_IMAGE = 'tinyforge-busybox:latest';
 const DIR_PREFIX = '/tmp/tfpm-';
-const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 const CLI_TIMEOUT_MS = 60_000;
 /** The package's default seccomp profile, named so podman does not look in /etc/containers first. */
@@ -238,7 +233,7 @@ async function busyboxTar(workDir: string): Promise<string> {
   return tar;
 }
 
-class PodmanInstance implements PrivatePodman, TrackedServer {
+class PodmanInstance implements PrivatePodman {
   readonly image = PODMAN_TEST_IMAGE;
   readonly imageRef = `localhost/${PODMAN_TEST_IMAGE}`;
   version = '';
@@ -259,9 +254,7 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
   private readonly homeDir: string;
   private readonly varTmpDir: string;
   private readonly confDir: string;
-  private proc: ManagedProcess | undefined;
-  private lastPid = 0;
-  private disposed = false;
+  private readonly server: ServerProcess;
 
   constructor(
     readonly label: string,
@@ -286,14 +279,27 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
     this.homeDir = path.join(rootDir, 'home');
     this.varTmpDir = path.join(rootDir, 'vartmp');
     this.confDir = path.join(rootDir, 'conf');
+    this.server = new ServerProcess({
+      label,
+      program: 'podman system service',
+      logFile: this.logFile,
+      stopGraceMs: STOP_TIMEOUT_MS,
+      disposeGraceMs: STOP_TIMEOUT_MS,
+      cleanupSync: () => hardCleanupPodmanDirSync(rootDir),
+      // podman rm tears down what the CLI set up (mounts, cgroups, conmon); then the service stops
+      beforeDispose: async () => {
+        await this.podman(['rm', '--all', '--force', '--time', '0'], { allowFail: true, timeoutMs: 30_000 });
+      },
+      afterDispose: () => sharedPodman.forget(this),
+    });
   }
 
   get pid(): number {
-    return this.proc?.pid ?? this.lastPid;
+    return this.server.pid;
   }
 
   get running(): boolean {
-    return this.proc?.running ?? false;
+    return this.server.running;
   }
 
   async prepare(): Promise<void> {
@@ -399,7 +405,7 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
   }
 
   podman(args: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    if (this.disposed) return Promise.reject(new Error(`${this.label}: podman ${args[0] ?? ''} after dispose()`));
+    if (this.server.disposed) return Promise.reject(new Error(`${this.label}: podman ${args[0] ?? ''} after dispose()`));
     return runCommand(this.podmanBin, [...this.globalFlags(), ...args], {
       env: this.env(),
       cwd: this.rootDir,
@@ -410,44 +416,24 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
   }
 
   async startService(): Promise<void> {
-    if (this.disposed) throw new Error(`${this.label}: startService() after dispose()`);
+    this.server.assertNotDisposed('startService()');
     if (this.running) return;
     // a socket left by a killed service would make the ping below talk to nobody; podman re-creates it
     await fsp.rm(this.socketPath, { force: true });
-    fs.appendFileSync(this.logFile, `\n==== tinyforge test harness: starting podman system service at ${new Date().toISOString()} ====\n`);
-    const proc = new ManagedProcess(
-      `${this.label} podman system service`,
+    await this.server.start(
       this.podmanBin,
       [...this.globalFlags(), 'system', 'service', '--time', '0', this.dockerHost],
-      { logFile: this.logFile, env: this.env(), cwd: this.rootDir },
+      { env: this.env(), cwd: this.rootDir },
+      { subject: `podman system service (${this.dockerHost})`, probe: () => ping(this.socketPath), intervalMs: 20 },
     );
-    this.proc = proc;
-    if (proc.pid > 0) this.lastPid = proc.pid;
-    try {
-      await waitUntil(() => ping(this.socketPath), {
-        timeoutMs: START_TIMEOUT_MS,
-        intervalMs: 20,
-        dead: () => (proc.running ? undefined : `podman system service ${proc.describeExit()}`),
-        explain: (reason) =>
-          `${this.label}: podman system service (${this.dockerHost}) did not become ready: ${reason}\n` +
-          `--- tail of ${this.logFile} ---\n${tailFile(this.logFile, 40)}`,
-      });
-    } catch (e) {
-      await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
-      throw e;
-    }
   }
 
-  async stopService(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
+  stopService(): Promise<void> {
+    return this.server.stop();
   }
 
-  async kill9Service(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGKILL', 10_000);
+  kill9Service(): Promise<void> {
+    return this.server.kill9();
   }
 
   async ensureImage(): Promise<void> {
@@ -527,26 +513,8 @@ class PodmanInstance implements PrivatePodman, TrackedServer {
     await this.podman(['rm', '--all', '--force', '--time', '0']);
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    try {
-      // podman rm tears down what the CLI set up (mounts, cgroups, conmon); then stop the service
-      await this.podman(['rm', '--all', '--force', '--time', '0'], { allowFail: true, timeoutMs: 30_000 }).catch(() => undefined);
-      this.disposed = true;
-      const proc = this.proc;
-      if (proc?.running) await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
-    } finally {
-      this.disposed = true;
-      hardCleanupPodmanDirSync(this.rootDir);
-      unregisterServer(this);
-      forgetShared(this);
-    }
-  }
-
-  hardKillSync(): void {
-    this.disposed = true;
-    if (this.proc?.running) this.proc.signal('SIGKILL');
-    hardCleanupPodmanDirSync(this.rootDir);
+  dispose(): Promise<void> {
+    return this.server.dispose();
   }
 }
 
@@ -563,7 +531,6 @@ export async function startPodman(opts: { name?: string } = {}): Promise<Private
   const label = `podman[${opts.name ?? `#${++nameCounter}`}]`;
   const rootDir = await makeOwnedTempDir(DIR_PREFIX);
   const inst = new PodmanInstance(label, rootDir, podmanBin, runcBin, initBin);
-  registerServer(inst);
   try {
     await inst.prepare();
     inst.version = (await inst.podman(['--version'])).stdout.trim();
@@ -575,37 +542,12 @@ export async function startPodman(opts: { name?: string } = {}): Promise<Private
   }
 }
 
-let sharedPromise: Promise<PrivatePodman> | undefined;
-let sharedInstance: PrivatePodman | undefined;
-
-function forgetShared(s: PrivatePodman): void {
-  if (sharedInstance === s) {
-    sharedInstance = undefined;
-    sharedPromise = undefined;
-  }
-}
-
 /**
  * One private Podman for the whole mocha run, started on first use and disposed by hooks.ts.
- * A later call finds a stopped service started again. Don't dispose() it; isolate tests with
- * removeAllContainers() or unique labels.
+ * A later call finds a stopped service started again; a failed start is tried again by the next
+ * call. Don't dispose() it; isolate tests with removeAllContainers() or unique labels.
  */
-export const sharedPodman: SharedServer<PrivatePodman> = Object.assign(
-  (): Promise<PrivatePodman> => {
-    if (!sharedPromise) {
-      const p = startPodman({ name: 'shared' }).then((s) => {
-        sharedInstance = s;
-        return s;
-      });
-      sharedPromise = p;
-      p.catch(() => {
-        if (sharedPromise === p) sharedPromise = undefined; // the next call tries again
-      });
-    } else if (sharedInstance && !sharedInstance.running) {
-      const s = sharedInstance;
-      sharedPromise = s.startService().then(() => s);
-    }
-    return sharedPromise;
-  },
-  { forget: forgetShared },
-);
+export const sharedPodman: SharedServer<PrivatePodman> = sharedServer(() => startPodman({ name: 'shared' }), {
+  restart: (s) => s.startService(),
+  retryAfterFailure: true,
+});

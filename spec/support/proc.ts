@@ -1,5 +1,6 @@
 /**
- * Process plumbing shared by the throwaway test servers (mariadb.ts, dockerd.ts).
+ * Process plumbing shared by the throwaway test servers (mariadb.ts, dockerd.ts, podman.ts, ...);
+ * their common start/stop/kill/dispose lifecycle is built on it in server-process.ts.
  *
  * - ManagedProcess: a child started with its output in a log file, optionally bound to this
  *   process's life with PR_SET_PDEATHSIG (via util-linux `setpriv`), with an awaitable exit.
@@ -543,7 +544,7 @@ export async function disposeAllServers(): Promise<void> {
 
 /**
  * A lazily started server shared by the whole mocha run (disposed by hooks.ts): the first call
- * starts it; a later call finds it stopped (some test stopped it) and starts it again rather than
+ * starts it; a later call finds it stopped (some test stopped it) and restarts it rather than
  * failing every test after.
  */
 export type SharedServer<T> = (() => Promise<T>) & {
@@ -551,18 +552,34 @@ export type SharedServer<T> = (() => Promise<T>) & {
   forget(s: T): void;
 };
 
-export function sharedServer<T extends { readonly running: boolean; start(): Promise<void> }>(startFresh: () => Promise<T>): SharedServer<T> {
+export interface SharedServerOptions<T> {
+  /** Brings a stopped server back (its start(), or podman's startService()). */
+  restart(s: T): Promise<void>;
+  /**
+   * A failed first start is forgotten, so the next call tries again. Default false: every later
+   * call gets the same rejection at once (a server that cannot start fails each test fast).
+   */
+  retryAfterFailure?: boolean;
+}
+
+export function sharedServer<T extends { readonly running: boolean }>(startFresh: () => Promise<T>, opts: SharedServerOptions<T>): SharedServer<T> {
   let promise: Promise<T> | undefined;
   let instance: T | undefined;
   const get = () => {
     if (!promise) {
-      promise = startFresh().then((s) => {
+      const p = startFresh().then((s) => {
         instance = s;
         return s;
       });
+      promise = p;
+      if (opts.retryAfterFailure) {
+        p.catch(() => {
+          if (promise === p) promise = undefined;
+        });
+      }
     } else if (instance && !instance.running) {
       const s = instance;
-      promise = s.start().then(() => s);
+      promise = opts.restart(s).then(() => s);
     }
     return promise;
   };

@@ -16,21 +16,16 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import {
-  ManagedProcess,
   freePort,
   hardCleanupDirSync,
   makeOwnedTempDir,
-  registerServer,
   sleep,
   sweepStaleDirs,
   tailFile,
-  unregisterServer,
-  waitUntil,
-  type TrackedServer,
 } from './proc.js';
+import { ServerProcess } from './server-process.js';
 
 const DIR_PREFIX = '/tmp/tfp-';
-const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 export interface PromSample {
@@ -81,12 +76,11 @@ function binary(): string {
   throw new Error(`prometheus not found (looked for ${candidates.join(', ')}); install Debian's prometheus package (see .ci/install.sh) or set PROMETHEUS`);
 }
 
-class PrometheusInstance implements PrometheusServer, TrackedServer {
+class PrometheusInstance implements PrometheusServer {
   readonly baseUrl: string;
   readonly configFile: string;
   readonly logFile: string;
-  private proc: ManagedProcess | undefined;
-  private disposed = false;
+  private readonly server: ServerProcess;
 
   constructor(
     readonly label: string,
@@ -97,14 +91,22 @@ class PrometheusInstance implements PrometheusServer, TrackedServer {
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.configFile = path.join(rootDir, 'prometheus.yml');
     this.logFile = path.join(rootDir, 'prometheus.log');
+    this.server = new ServerProcess({
+      label,
+      program: 'prometheus',
+      logFile: this.logFile,
+      stopGraceMs: STOP_TIMEOUT_MS,
+      disposeGraceMs: STOP_TIMEOUT_MS,
+      cleanupSync: () => hardCleanupDirSync(rootDir),
+    });
   }
 
   get pid(): number {
-    return this.proc?.pid ?? -1;
+    return this.server.pid || -1;
   }
 
   get running(): boolean {
-    return this.proc?.running ?? false;
+    return this.server.running;
   }
 
   logTail(lines = 30): string {
@@ -120,26 +122,20 @@ class PrometheusInstance implements PrometheusServer, TrackedServer {
       '--web.enable-lifecycle',
       '--log.level=info',
     ];
-    const proc = new ManagedProcess(`${this.label} prometheus`, binary(), args, { logFile: this.logFile, cwd: this.rootDir });
-    this.proc = proc;
-    try {
-      await waitUntil(
-        async () => {
+    await this.server.start(
+      binary(),
+      args,
+      { cwd: this.rootDir },
+      {
+        subject: `Prometheus on ${this.baseUrl}`,
+        intervalMs: 100,
+        probe: async () => {
           const res = await fetch(`${this.baseUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) });
           await res.arrayBuffer();
           return res.status === 200;
         },
-        {
-          timeoutMs: START_TIMEOUT_MS,
-          intervalMs: 100,
-          dead: () => (proc.running ? undefined : `prometheus ${proc.describeExit()}`),
-          explain: (reason) => `${this.label}: Prometheus on ${this.baseUrl} did not become ready: ${reason}\n${this.logTail()}`,
-        },
-      );
-    } catch (e) {
-      await proc.terminate('SIGKILL', 5_000).catch(() => undefined);
-      throw e;
-    }
+      },
+    );
   }
 
   private async api<T>(pathAndQuery: string): Promise<T> {
@@ -147,7 +143,7 @@ class PrometheusInstance implements PrometheusServer, TrackedServer {
     try {
       res = await fetch(`${this.baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });
     } catch (e) {
-      throw new Error(`${this.label}: GET ${pathAndQuery} failed: ${e instanceof Error ? e.message : String(e)} (process ${this.proc?.describeExit()})\n${this.logTail()}`);
+      throw new Error(`${this.label}: GET ${pathAndQuery} failed: ${e instanceof Error ? e.message : String(e)} (process ${this.server.describeExit()})\n${this.logTail()}`);
     }
     const text = await res.text();
     let body: { status?: string; data?: T; error?: string; errorType?: string };
@@ -177,7 +173,7 @@ class PrometheusInstance implements PrometheusServer, TrackedServer {
     const deadline = Date.now() + timeoutMs;
     let last = 'no targets yet';
     for (;;) {
-      if (!this.running) throw new Error(`${this.label}: prometheus ${this.proc?.describeExit()}\n${this.logTail()}`);
+      if (!this.running) throw new Error(`${this.label}: prometheus ${this.server.describeExit()}\n${this.logTail()}`);
       const ts = await this.targets();
       if (ts.length > 0 && ts.every((t) => t.health === 'up')) return;
       if (ts.length > 0) last = ts.map((t) => `${t.scrapeUrl}: ${t.health}${t.lastError ? ` (${t.lastError})` : ''}`).join('; ');
@@ -186,27 +182,12 @@ class PrometheusInstance implements PrometheusServer, TrackedServer {
     }
   }
 
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc?.running) return;
-    await proc.terminate('SIGTERM', STOP_TIMEOUT_MS);
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    try {
-      await this.stop();
-    } finally {
-      hardCleanupDirSync(this.rootDir);
-      unregisterServer(this);
-    }
-  }
-
-  hardKillSync(): void {
-    this.disposed = true;
-    if (this.proc?.running) this.proc.signal('SIGKILL');
-    hardCleanupDirSync(this.rootDir);
+  dispose(): Promise<void> {
+    return this.server.dispose();
   }
 }
 
@@ -219,7 +200,6 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   const rootDir = await makeOwnedTempDir(DIR_PREFIX);
   const port = await freePort();
   const inst = new PrometheusInstance(label, rootDir, port, opts.job);
-  registerServer(inst);
   try {
     const interval = `${opts.scrapeIntervalSec ?? 1}s`;
     const config = {

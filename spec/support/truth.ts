@@ -32,7 +32,7 @@ export interface Claim {
   port?: number;
 }
 
-/** Docker state -> row state, per DESIGN.md (exited and dead are `stopped`); undefined = not written. */
+/** Docker state -> row state, as normalizeState in src/domain/dispatch.ts (exited and dead are `stopped`); undefined = not written. */
 export function rowStateOf(dockerState: string): string | undefined {
   const s = dockerState.toLowerCase();
   if (s === 'exited' || s === 'dead') return 'stopped';

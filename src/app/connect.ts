@@ -1,8 +1,11 @@
 import type { Config } from '../config.js';
-import { sleep } from '../docker/event-watcher.js';
-import { redactSecrets, type Logger } from '../log.js';
+import { errorMessage } from '../domain/errors.js';
+import type { Logger } from '../log.js';
 import { Database } from '../store/database.js';
+import { Backoff } from '../util/backoff.js';
 import type { DatabaseClock } from '../util/clock.js';
+import { redactSecrets } from '../util/redact.js';
+import { sleep } from '../util/timers.js';
 
 /**
  * Connects and migrates, retrying with backoff (0.5 s doubling to 30 s) for as long as it takes,
@@ -12,7 +15,8 @@ export async function connectWithRetry(
   config: Pick<Config, 'database' | 'dbPoolSize' | 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs'>,
   d: { log: Logger; clock: DatabaseClock; signal: AbortSignal },
 ): Promise<Database | undefined> {
-  for (let attempt = 0; !d.signal.aborted; attempt++) {
+  const backoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
+  while (!d.signal.aborted) {
     let db: Database | undefined;
     try {
       db = await Database.connect(config.database, { poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs });
@@ -28,8 +32,8 @@ export async function connectWithRetry(
       return db;
     } catch (err) {
       await db?.close().catch(() => undefined);
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-      d.log.warn({ error: redactSecrets(err instanceof Error ? err.message : String(err)), retryInMs: delay }, 'database not available; retrying');
+      const delay = backoff.next();
+      d.log.warn({ error: redactSecrets(errorMessage(err)), retryInMs: delay }, 'database not available; retrying');
       await sleep(delay, d.signal);
     }
   }

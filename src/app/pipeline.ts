@@ -4,10 +4,11 @@ import { ObservedCache } from '../cache/observed-cache.js';
 import { RowIndex } from '../cache/row-index.js';
 import { Controller } from '../controller/controller.js';
 import type { ChangeSink } from '../domain/changes.js';
-import { UNMATCHED_REASONS } from '../domain/dispatch.js';
+import type { PassObserver } from '../domain/pass.js';
+import { UNMATCHED_REASONS } from '../domain/types.js';
 import { NotLeaderError } from '../domain/errors.js';
 import type { DockerClient } from '../docker/docker.client.js';
-import { EventWatcher, type BackoffOptions } from '../docker/event-watcher.js';
+import { EventWatcher, type WatchBackoffOptions } from '../docker/event-watcher.js';
 import { actionLabel, isRelevantAction, type ContainerEvent } from '../docker/events.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
 import { ContainerHandler } from '../handlers/container.handler.js';
@@ -16,7 +17,8 @@ import type { Metrics } from '../metrics.js';
 import { ExponentialFailureRateLimiter } from '../queue/rate-limiter.js';
 import { WorkQueue, type QueueMetrics } from '../queue/workqueue.js';
 import { RefusalRegistry } from '../refusals/refusal-registry.js';
-import { Resync, type PassObserver, type PassReport } from '../resync/resync.js';
+import type { PassReport } from '../domain/pass.js';
+import { Resync } from '../resync/resync.js';
 import { BatchWriter } from '../store/batch-writer.js';
 import { ContainersRepository } from '../store/containers.repository.js';
 import type { Database } from '../store/database.js';
@@ -42,7 +44,7 @@ export interface PipelineDeps {
   refusalsChanged: (workloadIds: readonly string[]) => void;
   /** Pass boundaries (health, status flush, tests). */
   observer: PassObserver;
-  watchBackoff?: BackoffOptions;
+  watchBackoff?: WatchBackoffOptions;
   /** Sees every Docker event as it arrives, before filtering (benchmarks). */
   onDockerEvent?: (ev: ContainerEvent) => void;
 }

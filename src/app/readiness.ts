@@ -1,5 +1,7 @@
 import type { Probe } from '../health.js';
-import { redactSecrets } from '../log.js';
+import { errorMessage } from '../domain/errors.js';
+import { redactSecrets } from '../util/redact.js';
+import { withTimeout } from '../util/timers.js';
 
 /** Time to wait for Docker or the database to answer a readiness check. */
 export const PROBE_TIMEOUT_MS = 2000;
@@ -15,7 +17,7 @@ export async function checkReadiness(d: {
   firstPassDone: boolean;
 }): Promise<Probe> {
   const problems: string[] = [];
-  const [dbRes, dockerRes] = await Promise.allSettled([d.db ? withTimeout(d.db.ping()) : Promise.reject(new Error('not connected yet')), withTimeout(d.docker.ping())]);
+  const [dbRes, dockerRes] = await Promise.allSettled([d.db ? withTimeout(d.db.ping(), PROBE_TIMEOUT_MS) : Promise.reject(new Error('not connected yet')), withTimeout(d.docker.ping(), PROBE_TIMEOUT_MS)]);
   if (dbRes.status === 'rejected') problems.push(`database: ${message(dbRes.reason)}`);
   if (dockerRes.status === 'rejected') problems.push(`docker: ${message(dockerRes.reason)}`);
   if (!d.standby && !d.firstPassDone) problems.push('the first full pass has not completed yet');
@@ -23,14 +25,6 @@ export async function checkReadiness(d: {
   return { ok: true, reason: d.standby ? 'standby: another replica holds the lease for this host' : 'ok' };
 }
 
-function withTimeout<T>(p: Promise<T>): Promise<T> {
-  const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('timed out')), { once: true })),
-  ]);
-}
-
 function message(e: unknown): string {
-  return redactSecrets(e instanceof Error ? e.message : String(e));
+  return redactSecrets(errorMessage(e));
 }

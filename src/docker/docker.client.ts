@@ -1,14 +1,16 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { DockerConfig } from '../config.js';
-import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../domain/dispatch.js';
+import { errorMessage } from '../domain/errors.js';
+import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED } from '../domain/labels.js';
+import type { ContainerItem } from '../domain/types.js';
 import type { EventStreamOpener } from './event-watcher.js';
 import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './items.js';
 import { JsonArraySplitter } from './json-array-stream.js';
 
 /**
  * The only module that talks to dockerode. Read-only by construction: it calls
- * `GET /_ping`, `GET /version`, `GET /containers/json`, `GET /containers/{id}/json` and
+ * `GET /_ping`, `GET /containers/json`, `GET /containers/{id}/json` and
  * `GET /events`, nothing else, so it works through a read-only socket proxy.
  */
 export class DockerClient implements EventStreamOpener {
@@ -79,7 +81,7 @@ export class DockerClient implements EventStreamOpener {
               onItem(itemFromListEntry(JSON.parse(el.toString('utf8')) as Record<string, unknown>));
             }
           } catch (e) {
-            fail(new Error(`malformed container list from the daemon: ${e instanceof Error ? e.message : String(e)}`));
+            fail(new Error(`malformed container list from the daemon: ${errorMessage(e)}`));
           }
         });
         res.on('error', fail);
@@ -130,11 +132,6 @@ export class DockerClient implements EventStreamOpener {
 
   async ping(): Promise<void> {
     await this.api.ping();
-  }
-
-  async version(): Promise<{ version: string; apiVersion: string }> {
-    const v = (await this.api.version()) as unknown as { Version?: string; ApiVersion?: string };
-    return { version: v.Version ?? '', apiVersion: v.ApiVersion ?? '' };
   }
 
   /** `GET /events?filters={"type":["container"]}`; resolves once the response has started. */

@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
+import { errorMessage } from '../domain/errors.js';
+import { Backoff } from '../util/backoff.js';
+import { sleep } from '../util/timers.js';
 import { LineSplitter, parseEventLine, type ContainerEvent } from './events.js';
+
+// Moved to src/util/timers.ts; re-exported until every import names the new module.
+export { sleep } from '../util/timers.js';
 
 /** What the watcher needs from Docker: open `/events` (resolves once the response started). */
 export interface EventStreamOpener {
@@ -15,19 +21,26 @@ export interface EventWatcherHooks {
   onDisconnected(reason: string, delayMs: number): void;
 }
 
-export interface BackoffOptions {
+/** The reconnect backoff of the watch. */
+export interface WatchBackoffOptions {
   baseMs: number;
   maxMs: number;
   /** A connection that lasted this long resets the backoff. */
   healthyAfterMs: number;
 }
+/** The old name of {@link WatchBackoffOptions}, kept until every import uses the new one. */
+export type BackoffOptions = WatchBackoffOptions;
 
-export const DEFAULT_WATCH_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 30_000, healthyAfterMs: 30_000 };
+export const DEFAULT_WATCH_BACKOFF: WatchBackoffOptions = { baseMs: 100, maxMs: 30_000, healthyAfterMs: 30_000 };
 
-/** Full-jitter-ish exponential backoff: between half and all of `min(max, base*2^attempt)`. */
-export function backoffDelay(attempt: number, o: BackoffOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(o.maxMs, o.baseMs * Math.pow(2, Math.min(attempt, 30)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+/** The watch's reconnect delays: exponential, between half and all of `min(max, base*2^attempt)`. */
+export function watchBackoff(o: WatchBackoffOptions, random: () => number = Math.random): Backoff {
+  return new Backoff({ baseMs: o.baseMs, maxMs: o.maxMs, jitter: 0.5, random });
+}
+
+/** The delay before reconnect number `attempt` (0 = the first): see {@link watchBackoff}. */
+export function backoffDelay(attempt: number, o: WatchBackoffOptions, random: () => number = Math.random): number {
+  return watchBackoff(o, random).delay(attempt);
 }
 
 /**
@@ -37,15 +50,17 @@ export function backoffDelay(attempt: number, o: BackoffOptions, random: () => n
  * the old stream is destroyed, so listeners and memory stay flat across reconnects.
  */
 export class EventWatcher {
-  private attempt = 0;
+  private readonly delays: Backoff;
 
   constructor(
     private readonly opener: EventStreamOpener,
     private readonly hooks: EventWatcherHooks,
-    private readonly backoff: BackoffOptions = DEFAULT_WATCH_BACKOFF,
+    private readonly backoff: WatchBackoffOptions = DEFAULT_WATCH_BACKOFF,
     private readonly now: () => number = Date.now,
-    private readonly random: () => number = Math.random,
-  ) {}
+    random: () => number = Math.random,
+  ) {
+    this.delays = watchBackoff(backoff, random);
+  }
 
   /** Runs until `signal` aborts. Never rejects. */
   async run(signal: AbortSignal): Promise<void> {
@@ -65,9 +80,8 @@ export class EventWatcher {
         reason = describe(err);
       }
       if (signal.aborted) break;
-      if (connectedAt !== undefined && this.now() - connectedAt >= this.backoff.healthyAfterMs) this.attempt = 0;
-      const delay = backoffDelay(this.attempt, this.backoff, this.random);
-      this.attempt++;
+      if (connectedAt !== undefined && this.now() - connectedAt >= this.backoff.healthyAfterMs) this.delays.reset();
+      const delay = this.delays.next();
       this.hooks.onDisconnected(reason, delay);
       await sleep(delay, signal);
     }
@@ -119,23 +133,6 @@ export class EventWatcher {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return err instanceof Error && typeof code === 'string' ? `${code}: ${err.message}` : errorMessage(err);
 }

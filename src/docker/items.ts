@@ -1,4 +1,5 @@
-import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED, type ContainerItem } from '../domain/dispatch.js';
+import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED } from '../domain/labels.js';
+import type { ContainerItem } from '../domain/types.js';
 
 /**
  * Pure mapping from what a real daemon returns to {@link ContainerItem}. Daemons return null or

@@ -1,7 +1,12 @@
-import type { RowState } from './dispatch.js';
+import type { RowState } from './types.js';
 
-/** Why a row's state changed. */
-export type ChangeReason = 'created' | 'observed' | 'container_gone' | 'sweep' | 'superseded';
+/**
+ * Why a row's state changed (`container_events.reason`): `created` (the row was created),
+ * `observed` (Docker reported a new state), `container_gone` (the container was removed),
+ * `sweep` (a pass found it gone), `superseded` (the deployer's row took over the container).
+ */
+export const CHANGE_REASONS = ['created', 'observed', 'container_gone', 'sweep', 'superseded'] as const;
+export type ChangeReason = (typeof CHANGE_REASONS)[number];
 
 /** One committed state transition of a `containers` row. */
 export interface RowChange {

@@ -5,18 +5,9 @@
  * to a live container is never rebound to another live container; another host's row is never
  * written; only creating a row needs a known workload.
  */
-import {
-  routeByLabels,
-  resolveRow,
-  observedRow,
-  sameObserved,
-  truncateForLog,
-  type ContainerItem,
-  type DesiredStateView,
-  type DispatchKind,
-  type ObservedRow,
-  type UnmatchedReason,
-} from './dispatch.js';
+import { observedRow, resolveRow, routeByLabels, sameObserved } from './dispatch.js';
+import { truncateForLog } from './text.js';
+import type { ContainerItem, DesiredStateView, DispatchKind, ObservedRow, UnmatchedReason } from './types.js';
 
 /** What decide needs to know about the `containers` table. */
 export interface RowLookup {

@@ -2,110 +2,31 @@
  * Pure dispatch: which workload a container belongs to, which row it owns and what that row
  * should say. No I/O here; the desired state comes in through {@link DesiredStateView}.
  *
- * Precedence (as the Go original):
+ * Precedence (as the Go original; docs/architecture.md, "Row IDs"):
  *  1. `tinyforge.workload.id` (canonical)
  *  2. `tinyforge.static-site` (legacy site, joins via workloads kind=site, ref_id)
  *  3. `com.docker.compose.project` starting with `tinyforge-` (stack, joins via stacks.compose_project_name)
  */
-
-export const LABEL_MANAGED = 'tinyforge.managed';
-export const LABEL_WORKLOAD_ID = 'tinyforge.workload.id';
-export const LABEL_WORKLOAD_KIND = 'tinyforge.workload.kind';
-export const LABEL_ROLE = 'tinyforge.role';
-export const LABEL_STATIC_SITE = 'tinyforge.static-site';
-export const LABEL_COMPOSE_PROJECT = 'com.docker.compose.project';
-export const LABEL_COMPOSE_SERVICE = 'com.docker.compose.service';
-export const LABEL_COMPOSE_NUMBER = 'com.docker.compose.container-number';
-export const COMPOSE_PROJECT_PREFIX = 'tinyforge-';
-
-/** Every label dispatch reads: the only ones the controller keeps in memory. */
-export const DISPATCH_LABELS: readonly string[] = [
-  LABEL_MANAGED,
-  LABEL_WORKLOAD_ID,
-  LABEL_WORKLOAD_KIND,
-  LABEL_ROLE,
-  LABEL_STATIC_SITE,
+import { COLUMN_LIMITS } from './columns.js';
+import {
+  COMPOSE_PROJECT_PREFIX,
+  LABEL_COMPOSE_NUMBER,
   LABEL_COMPOSE_PROJECT,
   LABEL_COMPOSE_SERVICE,
-  LABEL_COMPOSE_NUMBER,
-];
+  LABEL_ROLE,
+  LABEL_STATIC_SITE,
+  LABEL_WORKLOAD_ID,
+  LABEL_WORKLOAD_KIND,
+} from './labels.js';
+import { charLength, truncateForLog } from './text.js';
+import type { ContainerItem, DesiredStateView, DispatchKind, ObservedRow, RowIdentity, RowState, UnmatchedReason } from './types.js';
 
-/** A container as the controller sees it: plain data, already cleaned of daemon quirks. */
-export interface ContainerItem {
-  id: string;
-  /** Without the leading slash; '' when the daemon gave none. */
-  name: string;
-  image: string;
-  /** The daemon's raw state (`running`, `exited`, ...). */
-  state: string;
-  labels: Readonly<Record<string, string>>;
-  /** Distinct ports, published (public) ports first, each ascending; empty when none. */
-  ports: readonly number[];
-}
-
-export type WorkloadKind = 'project' | 'stack' | 'site';
-
-export interface WorkloadRef {
-  id: string;
-  kind: string;
-  refId: string;
-}
-
-export interface StackRef {
-  id: string;
-  composeProjectName: string;
-}
-
-/** The read side of the desired state that dispatch needs. */
-export interface DesiredStateView {
-  workloadById(id: string): WorkloadRef | undefined;
-  workloadByRef(kind: string, refId: string): WorkloadRef | undefined;
-  stackByComposeProject(project: string): StackRef | undefined;
-}
-
-export type DispatchKind = 'workload' | 'site' | 'compose';
-export const DISPATCH_KINDS: readonly DispatchKind[] = ['workload', 'site', 'compose'];
-
-/** Normalised states; `missing` is only ever written by the controller for vanished containers. */
-export type RowState = 'running' | 'stopped' | 'created' | 'restarting' | 'paused' | 'removing' | 'missing';
-
-/** The controller's observed columns of a `containers` row (everything else belongs to the deployer). */
-export interface ObservedRow {
-  id: string;
-  workloadId: string;
-  workloadKind: string;
-  role: string;
-  containerId: string;
-  imageRef: string;
-  host: string;
-  state: RowState;
-  port: number;
-}
-
-export type UnmatchedReason =
-  | 'no_tinyforge_labels'
-  | 'compose_project_not_tinyforge'
-  | 'unknown_workload'
-  | 'unknown_site'
-  | 'unknown_stack'
-  | 'unknown_stack_workload'
-  | 'unknown_state'
-  | 'value_too_long'
-  | 'row_owned_by_other_host'
-  | 'conflict';
-
-export const UNMATCHED_REASONS: readonly UnmatchedReason[] = [
-  'no_tinyforge_labels',
-  'compose_project_not_tinyforge',
-  'unknown_workload',
-  'unknown_site',
-  'unknown_stack',
-  'unknown_stack_workload',
-  'unknown_state',
-  'value_too_long',
-  'row_owned_by_other_host',
-  'conflict',
-];
+// The vocabulary moved to labels.ts, types.ts, columns.ts and text.ts; re-exported here so
+// imports of `domain/dispatch.js` keep working until they name the new modules.
+export * from './labels.js';
+export * from './types.js';
+export { COLUMN_LIMITS } from './columns.js';
+export { truncateForLog } from './text.js';
 
 /** Which path the labels select, before any database lookup. */
 export type LabelRoute =
@@ -114,7 +35,7 @@ export type LabelRoute =
   | { path: 'compose'; project: string; service: string; number: number }
   | { path: 'none'; reason: 'no_tinyforge_labels' | 'compose_project_not_tinyforge' };
 
-/** Reads the labels in the seed's precedence. */
+/** Reads the labels in the Go original's precedence (the module comment). */
 export function routeByLabels(labels: Readonly<Record<string, string>>): LabelRoute {
   const workloadId = labels[LABEL_WORKLOAD_ID] ?? '';
   if (workloadId !== '') {
@@ -138,7 +59,7 @@ export function parseContainerNumber(raw: string | undefined): number {
 }
 
 /**
- * The seed's row ID for a workload-labelled container: `workloadID:role`, else
+ * The Go original's row ID for a workload-labelled container: `workloadID:role`, else
  * `workloadID:site` for sites, else `workloadID:containerID`.
  */
 export function workloadRowId(workloadId: string, kind: string, role: string, containerId: string): string {
@@ -173,31 +94,6 @@ export function normalizeState(dockerState: string): Exclude<RowState, 'missing'
     default:
       return undefined;
   }
-}
-
-/** Column limits, in characters (MySQL varchar counts characters). */
-export const COLUMN_LIMITS = {
-  id: 512,
-  workloadId: 191,
-  workloadKind: 32,
-  role: 255,
-  containerId: 128,
-  imageRef: 1024,
-  host: 255,
-} as const;
-
-function charLength(s: string): number {
-  // Code points, as MySQL counts them for utf8mb4 (a surrogate pair is one character).
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }
 
 const COLUMN_LIMIT_ENTRIES = Object.entries(COLUMN_LIMITS) as Array<[keyof typeof COLUMN_LIMITS, number]>;
@@ -271,14 +167,6 @@ export function resolveRow(item: ContainerItem, desired: DesiredStateView, host:
   return observedRow({ id: existingRowId ?? hostScopedRowId(derivedId, host), workloadId, workloadKind, role }, item, host, dispatch);
 }
 
-/** The parts of a row that come from the workload, not from Docker. */
-export interface RowIdentity {
-  id: string;
-  workloadId: string;
-  workloadKind: string;
-  role: string;
-}
-
 /**
  * The row that tells the truth about `item` under `identity`: state, image and port from Docker.
  * Refuses a state it cannot describe (`unknown_state`) and values longer than their column.
@@ -324,9 +212,4 @@ export function sameObserved(a: ObservedRow, b: ObservedRow): boolean {
     a.state === b.state &&
     a.port === b.port
   );
-}
-
-/** Shortens untrusted text for a log line or error. */
-export function truncateForLog(s: string, max = 80): string {
-  return s.length <= max ? s : `${s.slice(0, max)}...(${s.length} chars)`;
 }

@@ -3,6 +3,15 @@
  * replica may not write (leadership), or anything else (a bug: counted as a panic).
  */
 
+/**
+ * The message of anything thrown: an Error's `message` (with `stack`, its stack trace, which
+ * starts with the message), anything else as text.
+ */
+export function errorMessage(err: unknown, opts: { stack?: boolean } = {}): string {
+  if (!(err instanceof Error)) return String(err);
+  return opts.stack ? (err.stack ?? err.message) : err.message;
+}
+
 /** A write was refused because this replica does not hold the lease (or its renew deadline passed). */
 export class NotLeaderError extends Error {
   constructor() {
@@ -20,7 +29,7 @@ export class ExternalError extends Error {
     readonly source: FailureSource,
     override readonly cause: unknown,
   ) {
-    super(`${source}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`${source}: ${errorMessage(cause)}`);
     this.name = 'ExternalError';
   }
 }

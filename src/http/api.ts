@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { COLUMN_LENGTHS } from '../domain/columns.js';
+import { ellipsize } from '../domain/text.js';
+import { ROW_STATES } from '../domain/types.js';
 import type { StatusReader } from '../status/workload-status.service.js';
-import { ROW_STATES } from '../status/phase.js';
 import type { ContainerEventRecord, ContainerRecord, RefusalKey, StoredRefusal, StoredStatus } from '../store/status.repository.js';
 import { LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN, openApiDocument, REFUSAL_REASONS } from './openapi.js';
 import { HttpError } from './server.js';
@@ -14,6 +16,11 @@ export interface ApiDeps {
 }
 
 const REALM = 'tinyforge-reconciler';
+/** Longest filter values: the columns they are compared with. */
+const MAX_WORKLOAD = COLUMN_LENGTHS.containers.workloadId;
+const MAX_HOST = COLUMN_LENGTHS.containers.host;
+/** User input echoed in a message: 64 characters and a `…`. */
+const ECHO_MAX = 65;
 
 /**
  * The read API, mounted by the HTTP app at `/api`: `GET /v1/containers`, `GET /v1/refusals`,
@@ -41,8 +48,8 @@ export function createApiRouter(deps: ApiDeps): Router {
     const limit = parseLimit(q.limit);
     const state = q.state;
     if (state !== undefined && !(ROW_STATES as readonly string[]).includes(state)) throw new HttpError(400, `state: expected one of ${ROW_STATES.join(', ')}, got "${clip(state)}"`);
-    const workload = nonEmpty('workload', q.workload, 191);
-    const host = nonEmpty('host', q.host, 255);
+    const workload = nonEmpty('workload', q.workload, MAX_WORKLOAD);
+    const host = nonEmpty('host', q.host, MAX_HOST);
     const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, 'c');
     const rows = await reader().listContainers({ workload, state, host, afterId, limit: limit + 1 });
     const page = rows.slice(0, limit);
@@ -55,8 +62,8 @@ export function createApiRouter(deps: ApiDeps): Router {
     const limit = parseLimit(q.limit);
     const reason = q.reason;
     if (reason !== undefined && !REFUSAL_REASONS.includes(reason)) throw new HttpError(400, `reason: expected one of ${REFUSAL_REASONS.join(', ')}, got "${clip(reason)}"`);
-    const host = nonEmpty('host', q.host, 255);
-    const workload = nonEmpty('workload', q.workload, 191);
+    const host = nonEmpty('host', q.host, MAX_HOST);
+    const workload = nonEmpty('workload', q.workload, MAX_WORKLOAD);
     const afterKey = q.cursor === undefined ? undefined : decodeRefusalCursor(q.cursor);
     const rows = await reader().listRefusals({ host, reason, workload, afterKey, limit: limit + 1 });
     const page = rows.slice(0, limit);
@@ -206,5 +213,5 @@ function eventJson(e: ContainerEventRecord) {
 
 /** Echoes user input in messages, cut short. */
 function clip(s: string): string {
-  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+  return ellipsize(s, ECHO_MAX);
 }

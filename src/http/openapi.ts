@@ -1,13 +1,13 @@
-import { UNMATCHED_REASONS } from '../domain/dispatch.js';
-import { CONDITION_TYPES, COUNT_KEYS, PHASES, ROW_STATES } from '../status/phase.js';
+import { CHANGE_REASONS } from '../domain/changes.js';
+import { COLUMN_LENGTHS } from '../domain/columns.js';
+import { PHASES, ROW_STATES, UNMATCHED_REASONS } from '../domain/types.js';
+import { CONDITION_TYPES, COUNT_KEYS } from '../status/phase.js';
 import { VERSION } from '../version.js';
 
 /** Page size bounds of every list endpoint. */
 export const LIMIT_MIN = 1;
 export const LIMIT_MAX = 500;
 export const LIMIT_DEFAULT = 100;
-
-const EVENT_REASONS = ['created', 'observed', 'container_gone', 'sweep', 'superseded'];
 
 /** The reasons a container is refused (`container_refusals.reason`), as the controller names them. */
 export const REFUSAL_REASONS: readonly string[] = [...UNMATCHED_REASONS];
@@ -68,9 +68,9 @@ export function openApiDocument(): Schema {
           summary: 'Container rows, ordered by row ID, with cursor pagination.',
           description: 'Keyset pagination on the row ID: a row that exists for the whole walk is returned exactly once, whatever is inserted or deleted meanwhile.',
           parameters: [
-            { name: 'workload', in: 'query', required: false, description: 'Only rows of this workload ID.', schema: { type: 'string', minLength: 1, maxLength: 191 } },
+            { name: 'workload', in: 'query', required: false, description: 'Only rows of this workload ID.', schema: { type: 'string', minLength: 1, maxLength: COLUMN_LENGTHS.containers.workloadId } },
             { name: 'state', in: 'query', required: false, description: 'Only rows in this state.', schema: { type: 'string', enum: [...ROW_STATES] } },
-            { name: 'host', in: 'query', required: false, description: 'Only rows owned by this agent host.', schema: { type: 'string', minLength: 1, maxLength: 255 } },
+            { name: 'host', in: 'query', required: false, description: 'Only rows owned by this agent host.', schema: { type: 'string', minLength: 1, maxLength: COLUMN_LENGTHS.containers.host } },
             cursorParam,
             limitParam,
           ],
@@ -85,9 +85,9 @@ export function openApiDocument(): Schema {
             'One item per host and container, kept while the refusal lasts. Reason `conflict`: the container claims a row bound to another live container (`rowId`); it also shows as the workload condition `Conflict`. ' +
             'Keyset pagination on (host, container ID): a refusal that exists for the whole walk is returned exactly once.',
           parameters: [
-            { name: 'host', in: 'query', required: false, description: 'Only refusals of this agent host.', schema: { type: 'string', minLength: 1, maxLength: 255 } },
+            { name: 'host', in: 'query', required: false, description: 'Only refusals of this agent host.', schema: { type: 'string', minLength: 1, maxLength: COLUMN_LENGTHS.containers.host } },
             { name: 'reason', in: 'query', required: false, description: 'Only refusals with this reason.', schema: { type: 'string', enum: [...REFUSAL_REASONS] } },
-            { name: 'workload', in: 'query', required: false, description: 'Only refusals naming this workload ID.', schema: { type: 'string', minLength: 1, maxLength: 191 } },
+            { name: 'workload', in: 'query', required: false, description: 'Only refusals naming this workload ID.', schema: { type: 'string', minLength: 1, maxLength: COLUMN_LENGTHS.containers.workloadId } },
             cursorParam,
             limitParam,
           ],
@@ -218,7 +218,7 @@ export function openApiDocument(): Schema {
             workloadId: { type: 'string' },
             from: { type: ['string', 'null'], description: 'null when the row was created.' },
             to: { type: 'string' },
-            reason: { type: 'string', enum: EVENT_REASONS },
+            reason: { type: 'string', enum: [...CHANGE_REASONS] },
             at: dateTime,
           },
         },

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../domain/errors.js';
 import type { Probe } from '../health.js';
 import type { Logger } from '../log.js';
 
@@ -46,7 +47,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof HttpError ? err.status : typeof (err as { status?: unknown }).status === 'number' ? ((err as { status: number }).status) : 500;
     if (status >= 500) deps.log.error({ err }, 'http handler failed');
-    const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : err instanceof Error ? err.message : String(err);
+    const message = status >= 500 && !(err instanceof HttpError) ? 'internal error' : errorMessage(err);
     res.status(status).json({ error: { status, message } });
   });
   return app;

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { sleep } from '../docker/event-watcher.js';
+import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../log.js';
+import { jitter } from '../util/backoff.js';
+import { sleep, withTimeout } from '../util/timers.js';
 
 export interface LeaseStore {
   tryAcquireOrRenew(name: string, holder: string, durationMs: number): Promise<boolean>;
@@ -66,10 +68,10 @@ export class LeaderElector {
       let ok = false;
       let refused = false;
       try {
-        ok = await withTimeout(this.store.tryAcquireOrRenew(this.cfg.leaseName, this.cfg.identity, this.cfg.leaseDurationMs), Math.max(1, this.cfg.renewDeadlineMs - (this.monotonicNow() - this.lastRenewSentAt)), this.cfg.retryPeriodMs);
+        ok = await withTimeout(this.store.tryAcquireOrRenew(this.cfg.leaseName, this.cfg.identity, this.cfg.leaseDurationMs), this.attemptTimeoutMs());
         refused = !ok;
       } catch (err) {
-        this.log.warn({ error: err instanceof Error ? err.message : String(err), leader: this.leading }, 'lease acquire/renew failed');
+        this.log.warn({ error: errorMessage(err), leader: this.leading }, 'lease acquire/renew failed');
       }
       if (signal.aborted) break;
       if (ok) {
@@ -87,7 +89,7 @@ export class LeaderElector {
       }
       this.callbacks.onAttempt?.(this.leading);
       // Holders renew every retry period; candidates retry with jitter (client-go: factor 1.2).
-      const wait = this.leading ? this.cfg.retryPeriodMs : this.cfg.retryPeriodMs * (1 + this.random() * 0.2);
+      const wait = this.leading ? this.cfg.retryPeriodMs : jitter(this.cfg.retryPeriodMs, 0.2, this.random);
       await sleep(wait, signal);
     }
     // Leadership ends with release() (graceful stop), which the owner calls once its writes are
@@ -101,8 +103,17 @@ export class LeaderElector {
       await this.store.release(this.cfg.leaseName, this.cfg.identity);
       this.log.info({ lease: this.cfg.leaseName }, 'lease released');
     } catch (err) {
-      this.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not release the lease; it expires on its own');
+      this.log.warn({ error: errorMessage(err) }, 'could not release the lease; it expires on its own');
     }
+  }
+
+  /**
+   * How long one acquire/renew may take: what is left of the renew deadline (a hung renew must
+   * not keep this replica "leader"), but at least the retry period up to 1 s.
+   */
+  private attemptTimeoutMs(): number {
+    const left = Math.max(1, this.cfg.renewDeadlineMs - (this.monotonicNow() - this.lastRenewSentAt));
+    return Math.max(left, Math.min(this.cfg.retryPeriodMs, 1000));
   }
 
   private stepDown(why: string): void {
@@ -111,22 +122,4 @@ export class LeaderElector {
     this.log.warn({ lease: this.cfg.leaseName, reason: why }, 'stopped leading');
     this.callbacks.onStoppedLeading();
   }
-}
-
-/** Rejects when `p` takes longer than `ms` (a hung renew must not keep us "leader"). */
-function withTimeout<T>(p: Promise<T>, ms: number, floorMs: number): Promise<T> {
-  const limit = Math.max(ms, Math.min(floorMs, 1000));
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${Math.round(limit)}ms`)), limit);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

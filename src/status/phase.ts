@@ -36,12 +36,14 @@
  * alone keeps it ({@link carryTransitionTimes}).
  */
 
-export const PHASES = ['Pending', 'Running', 'Degraded', 'Stopped', 'Missing'] as const;
-export type Phase = (typeof PHASES)[number];
+import { ellipsize } from '../domain/text.js';
+import { ROW_STATES, type Phase, type RowState } from '../domain/types.js';
 
-/** The row states the controller writes (DESIGN.md). */
-export const ROW_STATES = ['running', 'stopped', 'created', 'restarting', 'paused', 'removing', 'missing'] as const;
-export type KnownRowState = (typeof ROW_STATES)[number];
+// The phases and row states are the model's (src/domain/types.ts); re-exported for the readers
+// of this module.
+export { PHASES, ROW_STATES, type Phase } from '../domain/types.js';
+/** The row states the service writes: {@link RowState}. */
+export type KnownRowState = RowState;
 
 export const CONDITION_TYPES = ['Ready', 'Available', 'Conflict'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
@@ -198,7 +200,7 @@ export function conflictMessage(c: ConflictObservation): string {
   const rest = c.total - named.length;
   let msg = `${c.total} container${c.total === 1 ? '' : 's'} refused`;
   if (named.length > 0) msg += `: ${named.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
-  return truncate(msg, MAX_MESSAGE);
+  return ellipsize(msg, MAX_MESSAGE);
 }
 
 /** Docker's short form of a 64-hex container ID; anything else as is. */
@@ -217,11 +219,7 @@ export function notRunningMessage(notRunning: number, desired: number, slots: re
   const rest = notRunning - named.length;
   let msg = `${notRunning} of ${desired} not running`;
   if (named.length > 0) msg += `: ${named.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
-  return truncate(msg, MAX_MESSAGE);
-}
-
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  return ellipsize(msg, MAX_MESSAGE);
 }
 
 /**

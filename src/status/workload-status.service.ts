@@ -1,7 +1,10 @@
 import type { ChangeSink, RowChange } from '../domain/changes.js';
+import { errorMessage } from '../domain/errors.js';
+import { PHASES, type Phase } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { ContainerEventRecord, ContainerQuery, ContainerRecord, EventQuery, RefusalQuery, StoredRefusal, StatusRepository, StoredStatus } from '../store/status.repository.js';
-import { computeStatus, PHASES, statusChanged, type Phase } from './phase.js';
+import { Backoff } from '../util/backoff.js';
+import { computeStatus, statusChanged } from './phase.js';
 
 /** Where the per-phase workload counts go (the `tinyforge_reconciler_workloads{phase}` gauge). */
 export interface PhaseGauge {
@@ -38,8 +41,10 @@ export interface StatusReader {
   listRefusals(q: RefusalQuery): Promise<StoredRefusal[]>;
 }
 
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 30_000;
+/** Retries of a failed flush: 0.5 s doubling to 30 s. */
+const FLUSH_RETRY = { baseMs: 500, maxMs: 30_000 };
+/** Retries of a failed recompute at start: 2 s doubling to 30 s. */
+const START_RETRY = { baseMs: 2_000, maxMs: 30_000 };
 /** Rows remembered for duplicate suppression; the memory is dropped (not trimmed) beyond this. */
 const MAX_REMEMBERED_ROWS = 500_000;
 
@@ -67,7 +72,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
   private timer: NodeJS.Timeout | undefined;
   private readonly intervals: NodeJS.Timeout[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private failures = 0;
+  private readonly flushRetry = new Backoff(FLUSH_RETRY);
   private fullPending = false;
   private started = false;
   /** Changes are ignored after {@link stop} until the next {@link start}. */
@@ -100,20 +105,21 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     if (this.started) return;
     this.started = true;
     this.stopped = false;
-    const full = () => this.recomputeAll().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'recomputing every workload status failed; retrying later'));
-    const prune = () => this.prune().catch((err: unknown) => this.log.warn({ error: errMessage(err) }, 'pruning container events failed; retrying later'));
+    const full = () => this.recomputeAll().catch((err: unknown) => this.log.warn({ error: errorMessage(err) }, 'recomputing every workload status failed; retrying later'));
+    const prune = () => this.prune().catch((err: unknown) => this.log.warn({ error: errorMessage(err) }, 'pruning container events failed; retrying later'));
     await this.recomputeAll().catch((err: unknown) => {
       // Not fatal: changed workloads are still recomputed, a reader gets a status computed on
       // demand, and the full recompute is retried until it succeeds once.
-      this.log.warn({ error: errMessage(err) }, 'recomputing every workload status at start failed; retrying');
-      const retry = (delay: number) => {
+      this.log.warn({ error: errorMessage(err) }, 'recomputing every workload status at start failed; retrying');
+      const backoff = new Backoff(START_RETRY);
+      const retry = () => {
         const t = setTimeout(() => {
           if (!this.started) return;
-          this.recomputeAll().catch(() => retry(Math.min(RETRY_MAX_MS, delay * 2)));
-        }, delay);
+          this.recomputeAll().catch(retry);
+        }, backoff.next());
         t.unref();
       };
-      retry(RETRY_BASE_MS * 4);
+      retry();
     });
     await prune();
     if (!this.started) return; // stopped meanwhile
@@ -137,7 +143,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
       this.trimPending();
       this.schedule(this.debounceMs);
     } catch (err) {
-      this.log.error({ error: errMessage(err) }, 'recording row changes failed');
+      this.log.error({ error: errorMessage(err) }, 'recording row changes failed');
     }
   }
 
@@ -157,7 +163,7 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
       }
       if (added) this.schedule(this.debounceMs);
     } catch (err) {
-      this.log.error({ error: errMessage(err) }, 'recording refusal changes failed');
+      this.log.error({ error: errorMessage(err) }, 'recording refusal changes failed');
     }
   }
 
@@ -260,14 +266,14 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
       if (events.length > 0) await this.repo.insertEvents(events);
       step = 'status';
       if (dirty.size > 0) await this.recompute([...dirty]);
-      this.failures = 0;
+      this.flushRetry.reset();
     } catch (err) {
       // Keep the work: events not written yet go back in front, every dirty workload stays dirty.
       if (step === 'events') this.pendingEvents = events.concat(this.pendingEvents);
       for (const id of dirty) this.dirty.add(id);
       this.trimPending();
-      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures++, 10));
-      this.log.warn({ error: errMessage(err), step, events: this.pendingEvents.length, workloads: this.dirty.size, retryInMs: delay }, 'writing workload status failed; retrying');
+      const delay = this.flushRetry.next();
+      this.log.warn({ error: errorMessage(err), step, events: this.pendingEvents.length, workloads: this.dirty.size, retryInMs: delay }, 'writing workload status failed; retrying');
       this.schedule(delay);
     }
   }
@@ -307,8 +313,4 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     this.pendingEvents.splice(0, over);
     this.log.warn({ dropped: over }, 'too many container events pending while the database is unavailable; dropped the oldest');
   }
-}
-
-function errMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

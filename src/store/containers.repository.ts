@@ -1,5 +1,6 @@
-import type { ObservedRow, RowState } from '../domain/dispatch.js';
-import { chunks, MAX_PARAMS_PER_STATEMENT, type Database, type Dialect } from './database.js';
+import type { ObservedRow, RowState } from '../domain/types.js';
+import type { Database, Dialect } from './database.js';
+import { chunks, MAX_PARAMS_PER_STATEMENT, placeholders, valuesList } from './sql.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;
 /** The observed columns, for a SELECT list. */
@@ -59,8 +60,8 @@ export class ContainersRepository {
       const c = containerIds.slice(i, i + half);
       const r = rowIds.slice(i, i + half);
       const where: string[] = [];
-      if (c.length > 0) where.push(`\`container_id\` IN (${c.map(() => '?').join(',')})`);
-      if (r.length > 0) where.push(`\`id\` IN (${r.map(() => '?').join(',')})`);
+      if (c.length > 0) where.push(`\`container_id\` IN (${placeholders(c.length)})`);
+      if (r.length > 0) where.push(`\`id\` IN (${placeholders(r.length)})`);
       if (where.length === 0) continue;
       const { rows } = await this.db.query<RawRow>(`${SELECT_OBSERVED} WHERE ${where.join(' OR ')}`, [...c, ...r]);
       for (const row of rows) out.push(toObserved(row));
@@ -72,7 +73,7 @@ export class ContainersRepository {
   async statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: string }>> {
     const out: Array<{ id: string; state: string }> = [];
     for (const c of chunks(rowIds, MAX_PARAMS_PER_STATEMENT)) {
-      const { rows } = await this.db.query<{ id: string; state: string }>(`SELECT \`id\`, \`state\` FROM \`containers\` WHERE \`id\` IN (${c.map(() => '?').join(',')})`, c);
+      const { rows } = await this.db.query<{ id: string; state: string }>(`SELECT \`id\`, \`state\` FROM \`containers\` WHERE \`id\` IN (${placeholders(c.length)})`, c);
       out.push(...rows);
     }
     return out;
@@ -102,7 +103,7 @@ export class ContainersRepository {
     let changed = 0;
     for (const c of chunks(containerIds, MAX_PARAMS_PER_STATEMENT - 1)) {
       const { affected } = await this.db.query(
-        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> '' AND \`container_id\` IN (${c.map(() => '?').join(',')})`,
+        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> '' AND \`container_id\` IN (${placeholders(c.length)})`,
         [host, ...c],
       );
       changed += affected;
@@ -120,12 +121,12 @@ export class ContainersRepository {
     let changed = 0;
     const bound = seen.filter((s) => s.containerId !== '');
     for (const c of chunks(bound, Math.floor((MAX_PARAMS_PER_STATEMENT - 1) / 3))) {
-      const pairs = c.map(() => '(?,?)').join(',');
+      const pairs = valuesList('(?,?)', c.length);
       const rowValues = this.db.dialect === 'sqlite' ? `(VALUES ${pairs})` : `(${pairs})`;
       const params: unknown[] = [host, ...c.map((s) => s.id)];
       for (const s of c) params.push(s.id, s.containerId);
       const { affected } = await this.db.query(
-        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${c.map(() => '?').join(',')}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
+        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${placeholders(c.length)}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
         params,
       );
       changed += affected;
@@ -157,8 +158,7 @@ export class ContainersRepository {
 export function guardedUpsertSql(dialect: Dialect, nowSql: string, rows: number): string {
   const cols = [...OBSERVED_COLUMNS, 'last_seen_at'];
   const colList = cols.map((c) => `\`${c}\``).join(', ');
-  const tuple = `(${OBSERVED_COLUMNS.map(() => '?').join(',')},${nowSql})`;
-  const values = Array.from({ length: rows }, () => tuple).join(',');
+  const values = valuesList(`(${placeholders(OBSERVED_COLUMNS.length)},${nowSql})`, rows);
   const updated = cols.filter((c) => c !== 'id' && c !== 'host');
   if (dialect === 'mysql') {
     const guard = "`host` IN (VALUES(`host`), '')";

@@ -3,21 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config.js';
-import { ContainerEventEntity } from './entities/container-event.entity.js';
-import { ContainerEntity } from './entities/container.entity.js';
-import { LeaseEntity } from './entities/lease.entity.js';
-import { StackEntity } from './entities/stack.entity.js';
-import { StaticSiteEntity } from './entities/static-site.entity.js';
-import { WorkloadStatusEntity } from './entities/workload-status.entity.js';
-import { WorkloadEntity } from './entities/workload.entity.js';
+import { entitiesFor } from './entities/index.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
 import { ExistingTables1764200000000 } from './migrations/1764200000000-existing-tables.js';
 import { ContainerRefusals1764300000000 } from './migrations/1764300000000-container-refusals.js';
-import { ContainerRefusalEntity } from './entities/container-refusal.entity.js';
 import { bitXorAggregate, crc32 } from './sql.js';
 
-export const ENTITIES = [ContainerEntity, WorkloadEntity, StackEntity, StaticSiteEntity, LeaseEntity, WorkloadStatusEntity, ContainerEventEntity, ContainerRefusalEntity];
 export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000, ExistingTables1764200000000, ContainerRefusals1764300000000];
 
 /** The part of a better-sqlite3 connection `prepareDatabase` uses. */
@@ -35,7 +27,7 @@ export interface DataSourceTuning {
 
 /** TypeORM options for a database config; shared by the service and `ormconfig.ts`. */
 export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning = {}): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsTableName: 'tinyforge_reconciler_migrations', synchronize: false, logging: false } as const;
+  const common = { entities: entitiesFor(db.kind), migrations: MIGRATIONS, migrationsTableName: 'tinyforge_reconciler_migrations', synchronize: false, logging: false } as const;
   if (db.kind === 'sqlite') {
     return {
       ...common,

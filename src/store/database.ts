@@ -2,6 +2,9 @@ import type { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config.js';
 import { createDataSource, runMigrations, type DataSourceTuning } from './data-source.js';
 
+// The statement helpers moved to sql.ts; re-exported until every import names sql.ts.
+export { chunks, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql } from './sql.js';
+
 export type Dialect = 'mysql' | 'sqlite';
 
 export interface QueryOutcome<T> {
@@ -37,26 +40,6 @@ export class Database {
     try {
       const r = (await qr.query(sql, params, true)) as { records?: T[]; affected?: number };
       return { rows: r.records ?? [], affected: r.affected ?? 0 };
-    } finally {
-      await qr.release();
-    }
-  }
-
-  /** Runs `fn` in one transaction on one connection. */
-  async transaction<T>(fn: (q: <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<QueryOutcome<R>>) => Promise<T>): Promise<T> {
-    const qr = this.ds.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
-    try {
-      const out = await fn(async <R>(sql: string, params: unknown[] = []) => {
-        const r = (await qr.query(sql, params, true)) as { records?: R[]; affected?: number };
-        return { rows: r.records ?? [], affected: r.affected ?? 0 };
-      });
-      await qr.commitTransaction();
-      return out;
-    } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      throw err;
     } finally {
       await qr.release();
     }
@@ -106,29 +89,4 @@ export function parseDbTime(v: unknown): number | undefined {
   }
   if (typeof v === 'number') return v;
   return undefined;
-}
-
-/** Bound parameters per statement, at most (SQLite's limit is 32,766; MySQL packets stay small). */
-export const MAX_PARAMS_PER_STATEMENT = 10_000;
-
-/** Splits `xs` into slices of at most `size`. */
-export function chunks<T>(xs: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
-  return out;
-}
-
-/**
- * `INSERT INTO table (columns) VALUES (...), ... <on conflict update every non-key column>` for
- * `rows` tuples, in the dialect's upsert form. The first column is the conflict key.
- */
-export function multiRowUpsertSql(dialect: Dialect, table: string, columns: readonly string[], rows: number): string {
-  const colList = columns.map((c) => `\`${c}\``).join(', ');
-  const tuple = `(${columns.map(() => '?').join(',')})`;
-  const updates = columns.slice(1);
-  const onConflict =
-    dialect === 'mysql'
-      ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
-      : `ON CONFLICT(\`${columns[0]}\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
-  return `INSERT INTO \`${table}\` (${colList}) VALUES ${Array.from({ length: rows }, () => tuple).join(',')} ${onConflict}`;
 }

@@ -1,4 +1,4 @@
-import type { StackRef, WorkloadRef } from '../domain/dispatch.js';
+import type { StackRef, WorkloadRef } from '../domain/types.js';
 import type { Database, Dialect } from './database.js';
 import { rowChecksumSql } from './sql.js';
 

@@ -1,4 +1,7 @@
-import { chunks, MAX_PARAMS_PER_STATEMENT, type Database } from './database.js';
+import { COLUMN_LENGTHS } from '../domain/columns.js';
+import { clip } from '../domain/text.js';
+import type { Database } from './database.js';
+import { chunks, MAX_PARAMS_PER_STATEMENT, placeholders, valuesList } from './sql.js';
 
 /** A container the agent writes no row for, as `container_refusals` keeps it. */
 export interface RefusalRecord {
@@ -11,15 +14,8 @@ export interface RefusalRecord {
   detail: string;
 }
 
-/** Column limits of `container_refusals`, in characters. */
-const LIMITS = { containerId: 128, containerName: 255, dispatch: 16, reason: 32, workloadId: 191, rowId: 512, detail: 1024 } as const;
-
-/** Cuts `s` to at most `max` characters (code points, as MySQL counts utf8mb4). */
-export function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cps = Array.from(s);
-  return cps.length <= max ? s : cps.slice(0, max).join('');
-}
+/** Column lengths of `container_refusals`, in characters: longer values are clipped to fit. */
+const LIMITS = COLUMN_LENGTHS.containerRefusals;
 
 const COLUMNS = ['host', 'container_id', 'container_name', 'dispatch', 'reason', 'workload_id', 'row_id', 'detail'] as const;
 
@@ -50,7 +46,7 @@ export class RefusalsRepository {
         );
       }
       const cols = [...COLUMNS, 'since'].map((c) => `\`${c}\``).join(', ');
-      const values = batch.map(() => `(${COLUMNS.map(() => '?').join(',')},${now})`).join(',');
+      const values = valuesList(`(${placeholders(COLUMNS.length)},${now})`, batch.length);
       const updated = ['container_name', 'dispatch', 'workload_id', 'row_id', 'detail', 'reason'];
       // `since` moves only when the reason changes; MySQL evaluates assignments in order, so it
       // comes before `reason`. SQLite's SET sees the old row throughout.
@@ -65,7 +61,7 @@ export class RefusalsRepository {
   /** Removes these containers' refusals of `host`. */
   async remove(host: string, containerIds: readonly string[]): Promise<void> {
     for (const c of chunks(containerIds, MAX_PARAMS_PER_STATEMENT - 1)) {
-      await this.db.query(`DELETE FROM \`container_refusals\` WHERE \`host\` = ? AND \`container_id\` IN (${c.map(() => '?').join(',')})`, [host, ...c]);
+      await this.db.query(`DELETE FROM \`container_refusals\` WHERE \`host\` = ? AND \`container_id\` IN (${placeholders(c.length)})`, [host, ...c]);
     }
   }
 
@@ -75,7 +71,7 @@ export class RefusalsRepository {
    */
   async removeAllExcept(host: string, keep: readonly string[]): Promise<void> {
     if (keep.length >= MAX_PARAMS_PER_STATEMENT) throw new Error(`removeAllExcept: at most ${MAX_PARAMS_PER_STATEMENT - 1} containers to keep`);
-    const notIn = keep.length > 0 ? ` AND \`container_id\` NOT IN (${keep.map(() => '?').join(',')})` : '';
+    const notIn = keep.length > 0 ? ` AND \`container_id\` NOT IN (${placeholders(keep.length)})` : '';
     await this.db.query(`DELETE FROM \`container_refusals\` WHERE \`host\` = ?${notIn}`, [host, ...keep]);
   }
 }

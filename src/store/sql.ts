@@ -1,6 +1,43 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import type { Dialect, QueryOutcome } from './database.js';
 
+/**
+ * Bound parameters per statement, at most: every batched statement is cut to fit (SQLite's
+ * limit is 32,766, MySQL's 65,535; this also keeps MySQL packets small).
+ */
+export const MAX_PARAMS_PER_STATEMENT = 10_000;
+
+/** Splits `xs` into slices of at most `size`. */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/** `?,?,?`: `n` bound parameters, for an `IN (...)` list or a `VALUES` tuple ('' for none). */
+export function placeholders(n: number): string {
+  return n > 0 ? `?${',?'.repeat(n - 1)}` : '';
+}
+
+/** `tuple,tuple,...`: `rows` copies of one `VALUES` tuple, e.g. `valuesList('(?,?)', 2)` = `(?,?),(?,?)`. */
+export function valuesList(tuple: string, rows: number): string {
+  return rows > 0 ? `${tuple}${`,${tuple}`.repeat(rows - 1)}` : '';
+}
+
+/**
+ * `INSERT INTO table (columns) VALUES (...), ... <on conflict update every non-key column>` for
+ * `rows` tuples, in the dialect's upsert form. The first column is the conflict key.
+ */
+export function multiRowUpsertSql(dialect: Dialect, table: string, columns: readonly string[], rows: number): string {
+  const colList = columns.map((c) => `\`${c}\``).join(', ');
+  const updates = columns.slice(1);
+  const onConflict =
+    dialect === 'mysql'
+      ? `ON DUPLICATE KEY UPDATE ${updates.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`
+      : `ON CONFLICT(\`${columns[0]}\`) DO UPDATE SET ${updates.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}`;
+  return `INSERT INTO \`${table}\` (${colList}) VALUES ${valuesList(`(${placeholders(columns.length)})`, rows)} ${onConflict}`;
+}
+
 /** What the helpers need of a database handle (a `Database`, or a test wrapper around one). */
 export interface SqlQueryable {
   readonly dialect: Dialect;
@@ -116,7 +153,7 @@ export function sqlFor(db: SqlQueryable): Promise<Sql> {
 /** The server's exact utf8mb4 collation (see {@link EXACT_COLLATIONS}). */
 export async function detectExactCollation(db: SqlQueryable): Promise<string> {
   const { rows } = await db.query<{ c: string }>(
-    `SELECT \`COLLATION_NAME\` AS \`c\` FROM \`information_schema\`.\`COLLATIONS\` WHERE \`COLLATION_NAME\` IN (${EXACT_COLLATIONS.map(() => '?').join(', ')})`,
+    `SELECT \`COLLATION_NAME\` AS \`c\` FROM \`information_schema\`.\`COLLATIONS\` WHERE \`COLLATION_NAME\` IN (${placeholders(EXACT_COLLATIONS.length)})`,
     [...EXACT_COLLATIONS],
   );
   const have = new Set(rows.map((r) => String(r.c).toLowerCase()));

@@ -1,9 +1,9 @@
 import type { RowChange } from '../domain/changes.js';
 import { COUNT_KEYS, MAX_NAMED, type Condition, type ConflictClaim, type NotRunningSlot, type Phase, type RowGroup, type StatusCounts, type WorkloadObservation, type WorkloadStatus } from '../status/phase.js';
-import type { ObservedRow } from '../domain/dispatch.js';
+import type { ObservedRow } from '../domain/types.js';
 import { OBSERVED_SELECT_LIST, toObserved, type RawRow } from './containers.repository.js';
-import { chunks, formatDbTime, multiRowUpsertSql, parseDbTime, type Database } from './database.js';
-import { sqlFor, type Sql } from './sql.js';
+import { formatDbTime, parseDbTime, type Database } from './database.js';
+import { chunks, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql, placeholders, sqlFor, valuesList, type Sql } from './sql.js';
 
 /** The part of {@link Database} this repository uses (tests wrap it to count statements). */
 export type Queryable = Pick<Database, 'query' | 'dialect'>;
@@ -87,8 +87,7 @@ export interface EventQuery {
   order: 'asc' | 'desc';
 }
 
-/** Bound parameters per statement (well under SQLite's 32766 and MySQL's 65535). */
-const MAX_PARAMS = 10_000;
+const EVENT_COLUMNS = ['row_id', 'workload_id', 'from_state', 'to_state', 'reason', 'at'];
 
 const COUNT_COLUMNS = COUNT_KEYS.map((k) => `${k}_count`);
 const STATUS_COLUMNS = ['workload_id', 'phase', ...COUNT_COLUMNS, 'conditions', 'observed_generation', 'observed_at'];
@@ -172,11 +171,11 @@ export class StatusRepository {
 
   /** Appends transitions: one multi-row INSERT per 1,000 changes. */
   async insertEvents(changes: readonly RowChange[]): Promise<void> {
-    const cols = '`row_id`, `workload_id`, `from_state`, `to_state`, `reason`, `at`';
-    for (const batch of chunks(changes, Math.floor(MAX_PARAMS / 6))) {
+    const cols = EVENT_COLUMNS.map((c) => `\`${c}\``).join(', ');
+    for (const batch of chunks(changes, Math.floor(MAX_PARAMS_PER_STATEMENT / EVENT_COLUMNS.length))) {
       const params: unknown[] = [];
       for (const c of batch) params.push(c.rowId, c.workloadId, c.from, c.to, c.reason, formatDbTime(c.at));
-      await this.db.query(`INSERT INTO \`container_events\` (${cols}) VALUES ${batch.map(() => '(?,?,?,?,?,?)').join(',')}`, params);
+      await this.db.query(`INSERT INTO \`container_events\` (${cols}) VALUES ${valuesList(`(${placeholders(EVENT_COLUMNS.length)})`, batch.length)}`, params);
     }
   }
 
@@ -224,8 +223,8 @@ export class StatusRepository {
       await run('', []);
       await conflicts('', []);
     } else {
-      for (const c of chunks([...new Set(ids)], MAX_PARAMS)) {
-        const list = c.map(() => '?').join(',');
+      for (const c of chunks([...new Set(ids)], MAX_PARAMS_PER_STATEMENT)) {
+        const list = placeholders(c.length);
         await run(`WHERE w.\`id\` IN (${list})`, c);
         await conflicts(` AND \`workload_id\` IN (${list})`, c);
       }
@@ -258,7 +257,7 @@ export class StatusRepository {
 
   /** Writes statuses: one multi-row upsert per 500 workloads. */
   async upsertStatuses(statuses: readonly StoredStatus[], batchSize = 500): Promise<void> {
-    const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS / STATUS_COLUMNS.length)));
+    const size = Math.max(1, Math.min(batchSize, Math.floor(MAX_PARAMS_PER_STATEMENT / STATUS_COLUMNS.length)));
     for (const batch of chunks(statuses, size)) {
       const params: unknown[] = [];
       for (const s of batch) {
@@ -271,7 +270,7 @@ export class StatusRepository {
   /** Removes status rows of these workloads (they left `workloads`). */
   async deleteStatuses(ids: readonly string[]): Promise<number> {
     let n = 0;
-    for (const c of chunks(ids, MAX_PARAMS)) n += (await this.db.query(`DELETE FROM \`workload_status\` WHERE \`workload_id\` IN (${c.map(() => '?').join(',')})`, c)).affected;
+    for (const c of chunks(ids, MAX_PARAMS_PER_STATEMENT)) n += (await this.db.query(`DELETE FROM \`workload_status\` WHERE \`workload_id\` IN (${placeholders(c.length)})`, c)).affected;
     return n;
   }
 

@@ -1,32 +1,42 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { COLUMN_LENGTHS } from '../../domain/columns.js';
+import type { Dialect } from '../database.js';
+import { autoIncrementId, nullableVarchar, timestamp, varchar } from './columns.js';
+
+const L = COLUMN_LENGTHS.containerEvents;
+
+/** A `container_events` row. */
+export interface ContainerEventEntityRow {
+  id: string;
+  rowId: string;
+  workloadId: string;
+  fromState: string | null;
+  toState: string;
+  /** A `ChangeReason` (src/domain/changes.ts). */
+  reason: string;
+  at: Date;
+}
 
 /**
  * `container_events`: one row per committed state transition of a `containers` row (from-state
  * `null` when the row was created). Kept for EVENT_RETENTION, then pruned.
  */
-@Entity({ name: 'container_events' })
-@Index('idx_container_events_workload', ['workloadId', 'id'])
-@Index('idx_container_events_at', ['at'])
-export class ContainerEventEntity {
-  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
-  id!: string;
-
-  @Column({ name: 'row_id', type: 'varchar', length: 512 })
-  rowId!: string;
-
-  @Column({ name: 'workload_id', type: 'varchar', length: 191 })
-  workloadId!: string;
-
-  @Column({ name: 'from_state', type: 'varchar', length: 32, nullable: true })
-  fromState!: string | null;
-
-  @Column({ name: 'to_state', type: 'varchar', length: 32 })
-  toState!: string;
-
-  /** `created | observed | container_gone | sweep` */
-  @Column({ type: 'varchar', length: 32 })
-  reason!: string;
-
-  @Column({ type: 'datetime', precision: 3 })
-  at!: Date;
+export function containerEventEntity(dialect: Dialect): EntitySchema<ContainerEventEntityRow> {
+  return new EntitySchema<ContainerEventEntityRow>({
+    name: 'ContainerEventEntity',
+    tableName: 'container_events',
+    columns: {
+      id: autoIncrementId(dialect, 'id'),
+      rowId: varchar('row_id', L.rowId),
+      workloadId: varchar('workload_id', L.workloadId),
+      fromState: nullableVarchar('from_state', L.fromState),
+      toState: varchar('to_state', L.toState),
+      reason: varchar('reason', L.reason),
+      at: timestamp(dialect, 'at'),
+    },
+    indices: [
+      { name: 'idx_container_events_workload', columns: ['workloadId', 'id'] },
+      { name: 'idx_container_events_at', columns: ['at'] },
+    ],
+  });
 }

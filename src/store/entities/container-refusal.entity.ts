@@ -1,4 +1,27 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { COLUMN_LENGTHS } from '../../domain/columns.js';
+import type { Dialect } from '../database.js';
+import { timestamp, varchar } from './columns.js';
+
+const L = COLUMN_LENGTHS.containerRefusals;
+
+/** A `container_refusals` row. */
+export interface ContainerRefusalEntityRow {
+  host: string;
+  containerId: string;
+  containerName: string;
+  /** `workload | site | compose | none` */
+  dispatch: string;
+  /** An `UnmatchedReason` (`conflict`, `unknown_workload`, ...). */
+  reason: string;
+  /** The workload the container names or resolves to ('' when none). */
+  workloadId: string;
+  /** The row the container would get (for `conflict`: the row another live container holds). */
+  rowId: string;
+  detail: string;
+  /** When the container was first refused for this reason (database clock, UTC). */
+  since: Date;
+}
 
 /**
  * `container_refusals`: one row per host and container the agent refuses to write a row for
@@ -6,39 +29,24 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  * changes. Owned by the reconciler; read by `GET /api/v1/refusals` and the workload `Conflict`
  * condition.
  */
-@Entity({ name: 'container_refusals' })
-@Index('idx_container_refusals_workload', ['workloadId'])
-@Index('idx_container_refusals_reason', ['reason'])
-export class ContainerRefusalEntity {
-  @PrimaryColumn({ type: 'varchar', length: 255 })
-  host!: string;
-
-  @PrimaryColumn({ name: 'container_id', type: 'varchar', length: 128 })
-  containerId!: string;
-
-  @Column({ name: 'container_name', type: 'varchar', length: 255, default: '' })
-  containerName!: string;
-
-  /** `workload | site | compose | none` */
-  @Column({ type: 'varchar', length: 16, default: '' })
-  dispatch!: string;
-
-  /** An unmatched reason (`conflict`, `unknown_workload`, ...). */
-  @Column({ type: 'varchar', length: 32 })
-  reason!: string;
-
-  /** The workload the container names or resolves to ('' when none). */
-  @Column({ name: 'workload_id', type: 'varchar', length: 191, default: '' })
-  workloadId!: string;
-
-  /** The row the container would get (for `conflict`: the row another live container holds). */
-  @Column({ name: 'row_id', type: 'varchar', length: 512, default: '' })
-  rowId!: string;
-
-  @Column({ type: 'varchar', length: 1024, default: '' })
-  detail!: string;
-
-  /** When the container was first refused for this reason (database clock, UTC). */
-  @Column({ type: 'datetime', precision: 3 })
-  since!: Date;
+export function containerRefusalEntity(dialect: Dialect): EntitySchema<ContainerRefusalEntityRow> {
+  return new EntitySchema<ContainerRefusalEntityRow>({
+    name: 'ContainerRefusalEntity',
+    tableName: 'container_refusals',
+    columns: {
+      host: varchar('host', L.host, { primary: true }),
+      containerId: varchar('container_id', L.containerId, { primary: true }),
+      containerName: varchar('container_name', L.containerName, { default: '' }),
+      dispatch: varchar('dispatch', L.dispatch, { default: '' }),
+      reason: varchar('reason', L.reason),
+      workloadId: varchar('workload_id', L.workloadId, { default: '' }),
+      rowId: varchar('row_id', L.rowId, { default: '' }),
+      detail: varchar('detail', L.detail, { default: '' }),
+      since: timestamp(dialect, 'since', { defaultNow: true }),
+    },
+    indices: [
+      { name: 'idx_container_refusals_workload', columns: ['workloadId'] },
+      { name: 'idx_container_refusals_reason', columns: ['reason'] },
+    ],
+  });
 }

@@ -1,26 +1,35 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { COLUMN_LENGTHS } from '../../domain/columns.js';
+import type { Dialect } from '../database.js';
+import { int, timestamp, varchar } from './columns.js';
+
+const L = COLUMN_LENGTHS.leases;
+
+/** A `leases` row. */
+export interface LeaseEntityRow {
+  name: string;
+  holder: string;
+  acquiredAt: Date | null;
+  renewedAt: Date | null;
+  leaseDurationMs: number;
+  transitions: number;
+}
 
 /**
  * `leases`: one row per lease name, Kubernetes Lease semantics. A row rather than GET_LOCK so
  * election also works on MySQL-compatible clusters (Vitess, TiDB).
  */
-@Entity({ name: 'leases' })
-export class LeaseEntity {
-  @PrimaryColumn({ type: 'varchar', length: 191 })
-  name!: string;
-
-  @Column({ type: 'varchar', length: 255, default: '' })
-  holder!: string;
-
-  @Column({ name: 'acquired_at', type: 'datetime', precision: 3, nullable: true })
-  acquiredAt!: Date | null;
-
-  @Column({ name: 'renewed_at', type: 'datetime', precision: 3, nullable: true })
-  renewedAt!: Date | null;
-
-  @Column({ name: 'lease_duration_ms', type: 'int', default: 0 })
-  leaseDurationMs!: number;
-
-  @Column({ type: 'int', default: 0 })
-  transitions!: number;
+export function leaseEntity(dialect: Dialect): EntitySchema<LeaseEntityRow> {
+  return new EntitySchema<LeaseEntityRow>({
+    name: 'LeaseEntity',
+    tableName: 'leases',
+    columns: {
+      name: varchar('name', L.name, { primary: true }),
+      holder: varchar('holder', L.holder, { default: '' }),
+      acquiredAt: timestamp(dialect, 'acquired_at', { nullable: true }),
+      renewedAt: timestamp(dialect, 'renewed_at', { nullable: true }),
+      leaseDurationMs: int('lease_duration_ms', 0),
+      transitions: int('transitions', 0),
+    },
+  });
 }

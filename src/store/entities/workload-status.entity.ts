@@ -1,58 +1,42 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { EntitySchema, type EntitySchemaColumnOptions } from 'typeorm';
+import { COLUMN_LENGTHS } from '../../domain/columns.js';
+import { COUNT_KEYS } from '../../status/phase.js';
+import type { Dialect } from '../database.js';
+import { int, text, timestamp, varchar } from './columns.js';
+
+const L = COLUMN_LENGTHS.workloadStatus;
+
+/** A `workload_status` row. */
+export type WorkloadStatusEntityRow = {
+  workloadId: string;
+  /** `Pending | Running | Degraded | Stopped | Missing` */
+  phase: string;
+  /** JSON array of `{type, status, reason, message, lastTransitionTime}`. */
+  conditions: string;
+  /** Incremented by every recomputation that changed what a reader sees. */
+  observedGeneration: number;
+  observedAt: Date;
+} & Record<`${(typeof COUNT_KEYS)[number]}Count`, number>;
 
 /**
- * `workload_status`: the status this service derives per workload (phase, counts by state,
+ * `workload_status`: one `<key>_count` column per key of `StatusCounts` (src/status/phase.ts),
+ * and the status this service derives per workload (phase, counts by state,
  * conditions, when it was computed). Owned by the reconciler; written by
  * `StatusRepository.upsertStatuses`, one multi-row statement per batch.
  */
-@Entity({ name: 'workload_status' })
-@Index('idx_workload_status_phase', ['phase'])
-export class WorkloadStatusEntity {
-  @PrimaryColumn({ name: 'workload_id', type: 'varchar', length: 191 })
-  workloadId!: string;
-
-  /** `Pending | Running | Degraded | Stopped | Missing` */
-  @Column({ type: 'varchar', length: 16 })
-  phase!: string;
-
-  @Column({ name: 'desired_count', type: 'int', default: 0 })
-  desiredCount!: number;
-
-  @Column({ name: 'unbound_count', type: 'int', default: 0 })
-  unboundCount!: number;
-
-  @Column({ name: 'running_count', type: 'int', default: 0 })
-  runningCount!: number;
-
-  @Column({ name: 'stopped_count', type: 'int', default: 0 })
-  stoppedCount!: number;
-
-  @Column({ name: 'created_count', type: 'int', default: 0 })
-  createdCount!: number;
-
-  @Column({ name: 'restarting_count', type: 'int', default: 0 })
-  restartingCount!: number;
-
-  @Column({ name: 'paused_count', type: 'int', default: 0 })
-  pausedCount!: number;
-
-  @Column({ name: 'removing_count', type: 'int', default: 0 })
-  removingCount!: number;
-
-  @Column({ name: 'missing_count', type: 'int', default: 0 })
-  missingCount!: number;
-
-  @Column({ name: 'unknown_count', type: 'int', default: 0 })
-  unknownCount!: number;
-
-  /** JSON array of `{type, status, reason, message, lastTransitionTime}`. */
-  @Column({ type: 'text' })
-  conditions!: string;
-
-  /** Incremented by every recomputation that changed what a reader sees. */
-  @Column({ name: 'observed_generation', type: 'int', default: 0 })
-  observedGeneration!: number;
-
-  @Column({ name: 'observed_at', type: 'datetime', precision: 3 })
-  observedAt!: Date;
+export function workloadStatusEntity(dialect: Dialect): EntitySchema<WorkloadStatusEntityRow> {
+  const counts: Record<string, EntitySchemaColumnOptions> = Object.fromEntries(COUNT_KEYS.map((k) => [`${k}Count`, int(`${k}_count`, 0)]));
+  return new EntitySchema<WorkloadStatusEntityRow>({
+    name: 'WorkloadStatusEntity',
+    tableName: 'workload_status',
+    columns: {
+      workloadId: varchar('workload_id', L.workloadId, { primary: true }),
+      phase: varchar('phase', L.phase),
+      ...counts,
+      conditions: text('conditions'),
+      observedGeneration: int('observed_generation', 0),
+      observedAt: timestamp(dialect, 'observed_at'),
+    },
+    indices: [{ name: 'idx_workload_status_phase', columns: ['phase'] }],
+  });
 }

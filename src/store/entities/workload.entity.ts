@@ -1,25 +1,34 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { EntitySchema } from 'typeorm';
+import { COLUMN_LENGTHS } from '../../domain/columns.js';
+import type { Dialect } from '../database.js';
+import { timestamp, varchar } from './columns.js';
+
+const L = COLUMN_LENGTHS.workloads;
+
+/** A `workloads` row. */
+export interface WorkloadEntityRow {
+  id: string;
+  /** `project | stack | site` */
+  kind: string;
+  refId: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** `workloads`: owned by the rest of Tinyforge; read by the reconciler to resolve labels. */
-@Entity({ name: 'workloads' })
-@Index('uq_workloads_kind_ref', ['kind', 'refId'], { unique: true })
-export class WorkloadEntity {
-  @PrimaryColumn({ type: 'varchar', length: 191 })
-  id!: string;
-
-  /** `project | stack | site` */
-  @Column({ type: 'varchar', length: 16 })
-  kind!: string;
-
-  @Column({ name: 'ref_id', type: 'varchar', length: 191 })
-  refId!: string;
-
-  @Column({ type: 'varchar', length: 255, default: '' })
-  name!: string;
-
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
-  createdAt!: Date;
-
-  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
-  updatedAt!: Date;
+export function workloadEntity(dialect: Dialect): EntitySchema<WorkloadEntityRow> {
+  return new EntitySchema<WorkloadEntityRow>({
+    name: 'WorkloadEntity',
+    tableName: 'workloads',
+    columns: {
+      id: varchar('id', L.id, { primary: true }),
+      kind: varchar('kind', L.kind),
+      refId: varchar('ref_id', L.refId),
+      name: varchar('name', L.name, { default: '' }),
+      createdAt: timestamp(dialect, 'created_at', { defaultNow: true }),
+      updatedAt: timestamp(dialect, 'updated_at', { defaultNow: true, onUpdateNow: true }),
+    },
+    indices: [{ name: 'uq_workloads_kind_ref', columns: ['kind', 'refId'], unique: true }],
+  });
 }

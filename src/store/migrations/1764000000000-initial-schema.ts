@@ -2,8 +2,9 @@ import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'ty
 import { mysqlTableCharset, sqliteUpdatedAtTrigger, str, timeColumn } from './dialect.js';
 
 /**
- * The tables DESIGN.md names, compatible with Tinyforge's own: `containers`, `workloads`,
- * `stacks`, `static_sites`, `leases`. Tables that already exist (created by Tinyforge itself)
+ * The tables of the contract with Tinyforge (docs/architecture.md, "Contracts with Tinyforge's
+ * tables"), compatible with Tinyforge's own: `containers`, `workloads`, `stacks`, `static_sites`,
+ * and the service's `leases`. Tables that already exist (created by Tinyforge itself)
  * are left as they are.
  */
 export class InitialSchema1764000000000 implements MigrationInterface {

@@ -4,7 +4,7 @@ import { isSqlite, mysqlTableCharset, str, timeColumn } from './dialect.js';
 const COUNT_COLUMNS = ['desired', 'unbound', 'running', 'stopped', 'created', 'restarting', 'paused', 'removing', 'missing', 'unknown'];
 
 /**
- * Tables owned by this service for issue 8: `workload_status` (one derived status per workload;
+ * Tables owned by this service for workload status: `workload_status` (one derived status per workload;
  * the rest of Tinyforge owns `workloads`, so nothing is added there) and `container_events` (the
  * history of row state transitions, pruned by EVENT_RETENTION).
  */
