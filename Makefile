@@ -17,9 +17,18 @@ build:
 test: build
 	$(MOCHA) 'dist/spec/**/*.spec.js'
 
-## Pure logic only: no servers.
+## Every server-free spec, in seconds: the core (worker loop, queue, caches, resync, handler,
+## batch writer, refusals, leader election) with fakes and fake timers, the model, dispatch and
+## decisions, util, the import graph, config, parsing, SQL building, phases, metrics (with
+## promtool), and the seeded fuzz tests.
 unit: build
-	$(MOCHA) 'dist/spec/controller/**/*.spec.js' 'dist/spec/docker/parsing.spec.js' 'dist/spec/metrics.spec.js'
+	$(MOCHA) 'dist/spec/unit/**/*.spec.js' 'dist/spec/domain/**/*.spec.js' 'dist/spec/util/**/*.spec.js' \
+	  'dist/spec/architecture/**/*.spec.js' 'dist/spec/queue/**/*.spec.js' 'dist/spec/controller/**/*.spec.js' \
+	  'dist/spec/cache/**/*.spec.js' 'dist/spec/resync/**/*.spec.js' 'dist/spec/handlers/**/*.spec.js' \
+	  'dist/spec/refusals/**/*.spec.js' 'dist/spec/leader/**/*.spec.js' 'dist/spec/store/batch-writer*.spec.js' \
+	  'dist/spec/store/sql*.spec.js' 'dist/spec/config*.spec.js' 'dist/spec/metrics*.spec.js' \
+	  'dist/spec/docker/parsing*.spec.js' 'dist/spec/docker/items*.spec.js' 'dist/spec/docker/events*.spec.js' \
+	  'dist/spec/docker/json-array-stream*.spec.js' 'dist/spec/status/phase*.spec.js'
 
 integration: build
 	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js' 'dist/spec/status/**/*.spec.js' 'dist/spec/http/**/*.spec.js' 'dist/spec/docker/**/*.spec.js'
@@ -50,3 +59,12 @@ bench: build
 
 clean:
 	rm -rf dist .tmp
+
+## Mutation testing of the pure core (Stryker 9.6.1 over the server-free specs; several minutes, not in CI).
+## Tooling in tools/mutation (its own mocha 11); reports in reports/mutation/mutation.json and .html; see docs/testing.md.
+.PHONY: mutation
+mutation: tools/mutation/node_modules/.package-lock.json
+	tools/mutation/node_modules/.bin/stryker run tools/mutation/stryker.config.mjs
+
+tools/mutation/node_modules/.package-lock.json: tools/mutation/package.json tools/mutation/package-lock.json
+	npm ci --prefix tools/mutation --no-audit --no-fund

@@ -13,7 +13,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config.js';
 import type { RowChange } from '../src/domain/changes.js';
-import type { PassReport } from '../src/resync/resync.js';
+import type { PassReport } from '../src/domain/pass.js';
 import type { ContainerEvent } from '../src/docker/events.js';
 import { createLogger } from '../src/log.js';
 import { App } from '../src/main.js';

@@ -308,7 +308,8 @@ function parseDockerHost(raw: string, problems: string[]): DockerConfig {
     if (!socketPath.startsWith('/')) problems.push(`DOCKER_HOST: "${raw}" needs an absolute socket path (unix:///var/run/docker.sock)`);
     return { kind: 'unix', socketPath };
   }
-  const m = /^(tcp|http|https):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(raw);
+  // Brackets only around an IPv6 literal: `tcp://a]b` or `tcp://[a[b]` is no host.
+  const m = /^(tcp|http|https):\/\/(\[[^[\]]+\]|[^:/[\]]+)(?::(\d+))?\/?$/.exec(raw);
   if (m) {
     const port = m[3] === undefined ? (m[1] === 'https' ? 2376 : 2375) : Number(m[3]);
     if (port < 1 || port > 65535) problems.push(`DOCKER_HOST: port out of range in "${raw}"`);

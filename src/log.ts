@@ -2,8 +2,6 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.js';
 import { redactSecrets } from './util/redact.js';
 
-// Moved to src/util/redact.ts; re-exported until every import names the new module.
-export { redactSecrets } from './util/redact.js';
 
 export type Logger = Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'child'>;
 

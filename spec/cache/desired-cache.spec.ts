@@ -21,7 +21,7 @@ describe('DesiredStateCache', () => {
   it('skips the load when the fingerprint did not change, reloads when it did', async () => {
     const { state, loader } = countingLoader();
     let now = 1000;
-    const c = new DesiredStateCache(loader, 1000, () => now);
+    const c = new DesiredStateCache(loader, { minReloadMs: 1000, now: () => now });
     await c.refresh({ ifChanged: true });
     expect(state.loads).to.equal(1);
     now = 2000;
@@ -40,7 +40,7 @@ describe('DesiredStateCache', () => {
   it('throttles miss-driven reloads and shares concurrent ones', async () => {
     const { state, loader } = countingLoader();
     let now = 0;
-    const c = new DesiredStateCache(loader, 1000, () => now);
+    const c = new DesiredStateCache(loader, { minReloadMs: 1000, now: () => now });
     expect(await c.refreshIfStale()).to.equal(true);
     now = 500;
     expect(await c.refreshIfStale()).to.equal(false);
@@ -50,5 +50,82 @@ describe('DesiredStateCache', () => {
     expect(state.loads).to.equal(2);
     expect(c.stackByComposeProject('tinyforge-a')?.id).to.equal('s1');
     expect(c.workloadById('nope')).to.equal(undefined);
+  });
+
+  it('a miss within the throttle waits for a load in flight (a pass started it) rather than answer from the older snapshot', async () => {
+    const { state, loader } = countingLoader();
+    let gate: Promise<void> = Promise.resolve();
+    const slow: DesiredStateLoader = { load: async () => (await gate, loader.load()) };
+    let now = 0;
+    const c = new DesiredStateCache(slow, { minReloadMs: 1000, now: () => now });
+    await c.refresh();
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    state.workloads.push({ id: 'w2', kind: 'project', refId: 'r2' });
+    now = 500;
+    const passLoad = c.refresh();
+    now = 600;
+    let answered: boolean | undefined;
+    const miss = c.refreshIfStale().then((r) => (answered = r));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answered, 'still waiting').to.equal(undefined);
+    release();
+    await Promise.all([passLoad, miss]);
+    expect(answered, 'no load of its own').to.equal(false);
+    expect(state.loads).to.equal(2);
+    expect(c.workloadById('w2')?.id, 'answered from the load it waited for').to.equal('w2');
+  });
+
+  it('stamps a snapshot with the time its load started', async () => {
+    const { loader } = countingLoader();
+    let now = 100;
+    const timed: DesiredStateLoader = {
+      load: async () => {
+        now = 900;
+        return loader.load();
+      },
+    };
+    const c = new DesiredStateCache(timed, { now: () => now });
+    expect(c.loadedAtMs()).to.equal(-Infinity);
+    await c.refresh();
+    expect(c.loadedAtMs()).to.equal(100);
+    expect(c.msUntilReloadAllowed(), 'default minReloadMs 1000, from the start of the load').to.equal(200);
+  });
+
+  it('a failed load keeps the previous snapshot and its time; the next refresh loads again', async () => {
+    const { state, loader } = countingLoader();
+    let now = 0;
+    let failing = false;
+    const flaky: DesiredStateLoader = { load: () => (failing ? Promise.reject(new Error('db down')) : loader.load()) };
+    const c = new DesiredStateCache(flaky, { minReloadMs: 0, now: () => now });
+    await c.refresh();
+    failing = true;
+    now = 50;
+    let error = '';
+    await c.refresh().catch((e: Error) => (error = e.message));
+    expect(error).to.equal('db down');
+    expect(c.workloadById('w1')?.id).to.equal('w1');
+    expect(c.loadedAtMs()).to.equal(0);
+    failing = false;
+    await c.refresh();
+    expect(state.loads).to.equal(2);
+    expect(c.loadedAtMs()).to.equal(50);
+  });
+
+  it('without a fingerprint, ifChanged always loads', async () => {
+    const { state, loader } = countingLoader();
+    const c = new DesiredStateCache({ load: loader.load }, { now: () => 0 });
+    await c.refresh({ ifChanged: true });
+    await c.refresh({ ifChanged: true });
+    expect(state.loads).to.equal(2);
+    expect(state.fingerprints).to.equal(0);
+  });
+
+  it('rejects a bad minReloadMs with a precise message', () => {
+    const { loader } = countingLoader();
+    expect(() => new DesiredStateCache(loader, { minReloadMs: -1 })).to.throw(TypeError, 'Expected `minReloadMs` to be a number from 0 to 3600000, got -1');
+    expect(() => new DesiredStateCache(loader, { minReloadMs: Infinity })).to.throw(TypeError, 'Expected `minReloadMs` to be a number from 0 to 3600000, got Infinity');
+    expect(() => new DesiredStateCache(loader, { minReloadMs: 0 })).not.to.throw();
   });
 });

@@ -197,7 +197,7 @@ describe('RowIndex', () => {
         queries++;
         return db.filter((r) => cids.includes(r.containerId) || rids.includes(r.id));
       },
-    }, 0);
+    }, { lingerMs: 0 });
     await idx.ensure(C1);
     expect(idx.boundTo(C1).map((r) => r.id)).to.deep.equal(['w:web']);
     await idx.ensure(C1);

@@ -1,15 +1,5 @@
 import { expect } from 'chai';
-import {
-  composeRowId,
-  hostScopedRowId,
-  normalizeState,
-  oversizedColumns,
-  parseContainerNumber,
-  resolveRow,
-  routeByLabels,
-  sameObserved,
-  workloadRowId,
-} from '../../src/domain/dispatch.js';
+import { composeRowId, hostScopedRowId, normalizeState, oversizedColumns, parseContainerNumber, resolveRow, routeByLabels, sameObserved, workloadRowId } from '../../src/domain/dispatch.js';
 import type { ContainerItem, DesiredStateView } from '../../src/domain/types.js';
 
 const desired: DesiredStateView = (() => {

@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.js';
-import type { PassReport } from '../../src/resync/resync.js';
+import type { PassReport } from '../../src/domain/pass.js';
 import { DockerClient } from '../../src/docker/docker.client.js';
 import { App } from '../../src/main.js';
 import { createLogger, silentLogger } from '../../src/log.js';

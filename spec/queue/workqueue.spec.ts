@@ -25,7 +25,7 @@ describe('WorkQueue (client-go semantics)', () => {
 
   function newQueue(base = 5, max = 1000) {
     const rec = recordingMetrics();
-    const q = new WorkQueue<string>(new ExponentialFailureRateLimiter<string>(base, max), rec.hooks);
+    const q = new WorkQueue<string>({ rateLimiter: new ExponentialFailureRateLimiter<string>(base, max), metrics: rec.hooks });
     return { q, m: rec.m };
   }
 
@@ -120,6 +120,61 @@ describe('WorkQueue (client-go semantics)', () => {
     expect(q.len(), 'the later, superseded delays add nothing').to.equal(1);
     q.addAfter('b', 0);
     expect(q.len(), 'a zero delay adds at once').to.equal(2);
+  });
+
+  it('several keys delayed at once each appear at their own time, none early, none lost', async () => {
+    const { q } = newQueue();
+    q.addAfter('a', 30);
+    q.addAfter('b', 10);
+    q.addAfter('c', 20);
+    q.addAfter('d', 20);
+    const seen: Array<[number, string]> = [];
+    const t0 = Date.now();
+    for (let i = 0; i < 40; i++) {
+      await clock.tickAsync(1);
+      for (let k = q.tryGet(); k !== undefined; k = q.tryGet()) seen.push([Date.now() - t0, k]);
+    }
+    // Keys due at the same time come in either order.
+    seen.sort(([t1, k1], [t2, k2]) => t1 - t2 || k1.localeCompare(k2));
+    expect(seen).to.deep.equal([
+      [10, 'b'],
+      [20, 'c'],
+      [20, 'd'],
+      [30, 'a'],
+    ]);
+  });
+
+  it('an earlier delay for one key moves only that key', async () => {
+    const { q } = newQueue();
+    q.addAfter('a', 50);
+    q.addAfter('b', 40);
+    q.addAfter('a', 5);
+    await clock.tickAsync(5);
+    expect(q.tryGet()).to.equal('a');
+    q.done('a');
+    expect(q.tryGet()).to.equal(undefined);
+    await clock.tickAsync(35);
+    expect(q.tryGet()).to.equal('b');
+    await clock.tickAsync(100);
+    expect(q.tryGet(), "a's superseded 50 ms delay adds nothing").to.equal(undefined);
+  });
+
+  it('runs its delays on the injected clock', () => {
+    let now = 0;
+    const timers: Array<{ fn: () => void; ms: number }> = [];
+    const q = new WorkQueue<string>({ clock: { now: () => now, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => undefined } });
+    q.addAfter('a', 25);
+    expect(timers.map((t) => t.ms)).to.deep.equal([25]);
+    now = 25;
+    timers[0]!.fn();
+    expect(q.tryGet()).to.equal('a');
+  });
+
+  it('rejects options that lack a method, naming it', () => {
+    const clockWithoutTimers = { now: () => 0 } as never;
+    expect(() => new WorkQueue({ clock: clockWithoutTimers })).to.throw(TypeError, 'Expected `clock` to be an object with now(), setTimeout() and clearTimeout(), got one without setTimeout()');
+    expect(() => new WorkQueue({ metrics: 5 as never })).to.throw(TypeError, 'Expected `metrics` to be an object with add(), depth(), queueDuration(), workDuration() and retry(), got 5');
+    expect(() => new WorkQueue({ rateLimiter: { when: () => 1, forget: () => undefined } as never })).to.throw(TypeError, 'got one without numRequeues()');
   });
 
   it('shutdown stops intake, wakes getters, still hands out queued keys, then undefined', async () => {

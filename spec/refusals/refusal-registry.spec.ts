@@ -1,30 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Refused } from '../../src/domain/decide.js';
-import { RefusalRegistry, type Refusal, type RefusalSink } from '../../src/refusals/refusal-registry.js';
-
-/** A recording sink that can be told to fail. */
-function recordingSink() {
-  const calls: Array<{ op: string; arg: unknown }> = [];
-  let failing = false;
-  const sink: RefusalSink & { calls: typeof calls; fail(v: boolean): void } = {
-    calls,
-    fail: (v) => (failing = v),
-    async upsert(r: readonly Refusal[]) {
-      calls.push({ op: 'upsert', arg: r.map((x) => `${x.containerId}:${x.reason}`) });
-      if (failing) throw new Error('db down');
-    },
-    async remove(ids: readonly string[]) {
-      calls.push({ op: 'remove', arg: [...ids] });
-      if (failing) throw new Error('db down');
-    },
-    async removeAllExcept(ids: readonly string[]) {
-      calls.push({ op: 'removeAllExcept', arg: [...ids] });
-      if (failing) throw new Error('db down');
-    },
-  };
-  return sink;
-}
+import { RefusalRegistry } from '../../src/refusals/refusal-registry.js';
+import { recordingRefusalSink as recordingSink } from '../support/fakes.js';
 
 function refusal(reason: Refused['reason'], over: Partial<Refused> = {}): Refused {
   return { ok: false, dispatch: 'workload', reason, detail: `because ${reason}`, workloadId: 'w', rowId: 'w:web', ...over };
@@ -111,5 +89,37 @@ describe('RefusalRegistry', () => {
     expect(reg.size()).to.equal(2);
     expect(seen).to.deep.equal(['a', 'b', 'c']);
     expect(() => new RefusalRegistry(recordingSink(), {}, { maxEntries: 0 })).to.throw(/maxEntries/);
+  });
+
+  it('rejects bad options with precise messages', () => {
+    expect(() => new RefusalRegistry(recordingSink(), {}, { maxEntries: 0 })).to.throw(TypeError, 'Expected `maxEntries` to be an integer from 1 to 9000, got 0');
+    expect(() => new RefusalRegistry(recordingSink(), {}, { maxEntries: 9001 })).to.throw(TypeError, 'Expected `maxEntries` to be an integer from 1 to 9000, got 9001');
+    expect(() => new RefusalRegistry(recordingSink(), {}, { flushDelayMs: -1 })).to.throw(TypeError, 'Expected `flushDelayMs` to be a number from 0 to 60000, got -1');
+    expect(() => new RefusalRegistry(recordingSink(), {}, { maxEntries: 9000, flushDelayMs: 60_000 })).not.to.throw();
+  });
+
+  it('flushes on the injected clock; an explicit flush cancels the delayed one', async () => {
+    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const manual = {
+      now: () => 0,
+      setTimeout: (fn: () => void, ms: number) => {
+        const t = { fn, ms, cleared: false };
+        timers.push(t);
+        return t;
+      },
+      clearTimeout: (h: unknown) => void ((h as { cleared: boolean }).cleared = true),
+    };
+    const sink = recordingSink();
+    const reg = new RefusalRegistry(sink, {}, { flushDelayMs: 40, clock: manual });
+    reg.refuse({ id: 'c1', name: 'one' }, refusal('conflict'));
+    reg.refuse({ id: 'c2', name: 'two' }, refusal('conflict'));
+    expect(timers.map((t) => [t.ms, t.cleared])).to.deep.equal([[40, false]]);
+    await reg.flush();
+    expect(timers[0]!.cleared).to.equal(true);
+    reg.clear('c1');
+    expect(timers).to.have.length(2);
+    timers[1]!.fn();
+    await reg.flush();
+    expect(sink.calls.map((c) => c.op)).to.deep.equal(['upsert', 'removeAllExcept', 'remove']);
   });
 });

@@ -129,7 +129,7 @@ for (const target of DB_TARGETS) {
     it('lets the desired-state cache skip a load when nothing it reads changed, and reload when it did', async () => {
       let loads = 0;
       const counting = { load: () => (loads++, repo.load()), fingerprint: () => repo.fingerprint() };
-      const cache = new DesiredStateCache(counting, 0);
+      const cache = new DesiredStateCache(counting, { minReloadMs: 0 });
       await cache.refresh({ ifChanged: true });
       expect(loads).to.equal(1);
       await cache.refresh({ ifChanged: true });

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config.js';
-import type { PassReport } from '../../src/resync/resync.js';
+import type { PassReport } from '../../src/domain/pass.js';
 import { App, type AppOptions } from '../../src/main.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 

@@ -87,7 +87,7 @@ export class Pipeline {
         missingMarked: (n) => metrics.missingMarks.inc(n),
       },
     });
-    const queue = new WorkQueue<string>(new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), d.queueMetrics);
+    const queue = new WorkQueue<string>({ rateLimiter: new ExponentialFailureRateLimiter(5, cfg.retryMaxDelayMs), metrics: d.queueMetrics });
     const refusals = createRefusalRegistry(d, new RefusalsRepository(db), guarded);
     const handler = new ContainerHandler({
       host: cfg.hostName,
@@ -103,7 +103,7 @@ export class Pipeline {
       changes: d.changes,
       clock: () => d.clock.now(),
     });
-    const controller = new Controller(queue, handler, metrics, log, { workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
+    const controller = new Controller({ queue, reconciler: handler, metrics, log, workers: cfg.workers, maxInFlightCommits: Math.max(1000, cfg.writeBatchSize * 4) });
     const resync = new Resync({
       host: cfg.hostName,
       docker: d.docker,

@@ -1,9 +1,17 @@
-import type { DesiredStateView, StackRef, WorkloadRef } from '../domain/dispatch.js';
+import type { DesiredStateView, StackRef, WorkloadRef } from '../domain/types.js';
+import { numberOption } from '../util/options.js';
 
 export interface DesiredStateLoader {
   load(): Promise<{ workloads: WorkloadRef[]; stacks: StackRef[] }>;
   /** A cheap fingerprint that changes whenever `load()` would return something else. */
   fingerprint?(): Promise<string>;
+}
+
+export interface DesiredStateCacheOptions {
+  /** Miss-driven reloads start at most once per this many ms, 0 to 3,600,000; default 1000. */
+  minReloadMs?: number;
+  /** The local clock; default `Date.now`. */
+  now?: () => number;
 }
 
 /**
@@ -20,11 +28,16 @@ export class DesiredStateCache implements DesiredStateView {
   private inflight: Promise<void> | undefined;
   private loadedFingerprint: string | undefined;
 
+  private readonly minReloadMs: number;
+  private readonly now: () => number;
+
   constructor(
     private readonly loader: DesiredStateLoader,
-    private readonly minReloadMs = 1000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    opts: DesiredStateCacheOptions = {},
+  ) {
+    this.minReloadMs = numberOption('minReloadMs', opts.minReloadMs ?? 1000, 0, 3_600_000);
+    this.now = opts.now ?? Date.now;
+  }
 
   /**
    * Loads everything now (shares an in-flight load). With `ifChanged`, first compares the
@@ -81,10 +94,6 @@ export class DesiredStateCache implements DesiredStateView {
     return Math.max(0, this.loadedAt + this.minReloadMs - this.now());
   }
 
-  isLoaded(): boolean {
-    return this.loadedAt > -Infinity;
-  }
-
   workloadById(id: string): WorkloadRef | undefined {
     return this.workloads.get(id);
   }
@@ -95,10 +104,6 @@ export class DesiredStateCache implements DesiredStateView {
 
   stackByComposeProject(project: string): StackRef | undefined {
     return this.stacks.get(project);
-  }
-
-  workloadCount(): number {
-    return this.workloads.size;
   }
 }
 

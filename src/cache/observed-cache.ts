@@ -1,4 +1,4 @@
-import type { ContainerItem } from '../domain/dispatch.js';
+import type { ContainerItem } from '../domain/types.js';
 
 /**
  * What Docker last said about each Tinyforge container (an informer cache): filled by a full
@@ -62,14 +62,6 @@ export class ObservedCache {
     return this.items.has(id);
   }
 
-  ids(): IterableIterator<string> {
-    return this.items.keys();
-  }
-
-  size(): number {
-    return this.items.size;
-  }
-
   /** Something happened to `id`: its cached view must be re-read before use. */
   markStale(id: string): void {
     this.stale.set(id, ++this.version);
@@ -96,14 +88,6 @@ export class ObservedCache {
       this.items.delete(id);
       this.observedAt.delete(id);
     }
-  }
-
-  /** Drops `id` at once (destroy event: nothing left to inspect). */
-  delete(id: string): void {
-    this.items.delete(id);
-    this.configImages.delete(id);
-    this.observedAt.delete(id);
-    this.stale.delete(id);
   }
 }
 

@@ -1,8 +1,17 @@
 import type { RowLookup } from '../domain/decide.js';
-import type { ObservedRow } from '../domain/dispatch.js';
+import type { ObservedRow } from '../domain/types.js';
+import { keepAliveClock, type Clock } from '../util/clock-source.js';
+import { numberOption } from '../util/options.js';
 
 export interface RowFinder {
   findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<ObservedRow[]>;
+}
+
+export interface RowIndexOptions {
+  /** How long a first {@link RowIndex.ensure} waits for others to share its lookup, 0 to 1000 ms; default 1. */
+  lingerMs?: number;
+  /** Timers for the linger; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -21,10 +30,16 @@ export class RowIndex implements RowLookup {
   private readonly claims = new Map<string, string>();
   private pending: { containerIds: Set<string>; rowIds: Set<string>; waiters: Array<{ ok: () => void; fail: (e: unknown) => void }> } | undefined;
 
+  private readonly lingerMs: number;
+  private readonly clock: Clock;
+
   constructor(
     private readonly finder: RowFinder,
-    private readonly lingerMs = 1,
-  ) {}
+    opts: RowIndexOptions = {},
+  ) {
+    this.lingerMs = numberOption('lingerMs', opts.lingerMs ?? 1, 0, 1000);
+    this.clock = opts.clock ?? keepAliveClock;
+  }
 
   /** Replaces everything with a fresh snapshot of the host's rows. */
   replace(rows: readonly ObservedRow[]): void {
@@ -119,7 +134,7 @@ export class RowIndex implements RowLookup {
     if (!this.pending) {
       const batch = { containerIds: new Set<string>(), rowIds: new Set<string>(), waiters: [] as Array<{ ok: () => void; fail: (e: unknown) => void }> };
       this.pending = batch;
-      setTimeout(() => {
+      this.clock.setTimeout(() => {
         if (this.pending === batch) this.pending = undefined;
         this.refetch([...batch.containerIds], [...batch.rowIds]).then(
           () => batch.waiters.forEach((w) => w.ok()),

@@ -1,8 +1,9 @@
 import type { Reconciler } from './reconciler.js';
 import type { Logger } from '../log.js';
-import type { Metrics, ReconcileErrorReason } from '../metrics.js';
-import { truncateForLog } from '../domain/dispatch.js';
-import { ExternalError, NotLeaderError } from '../domain/errors.js';
+import type { ReconcileErrorReason } from '../metrics.js';
+import { truncateForLog } from '../domain/text.js';
+import { errorMessage, ExternalError, NotLeaderError } from '../domain/errors.js';
+import { integerOption } from '../util/options.js';
 import type { WorkQueue } from '../queue/workqueue.js';
 
 /** Keys a pass is waiting for: each must be processed once after it was enqueued. */
@@ -38,18 +39,37 @@ class PassTracker {
   }
 }
 
-export interface ControllerOptions {
+/** What the worker loop uses of the queue ({@link WorkQueue} satisfies it). */
+export type ControllerQueue = Pick<
+  WorkQueue<string>,
+  'add' | 'addAll' | 'get' | 'done' | 'forget' | 'addRateLimited' | 'addAfter' | 'numRequeues' | 'shutDown' | 'isShuttingDown' | 'isProcessing' | 'isDirty'
+>;
+
+/** The counters the worker loop feeds (`Metrics` satisfies it). */
+export interface ControllerMetrics {
+  reconcileErrors: { inc(labels: { reason: ReconcileErrorReason }): void };
+  handlerPanics: { inc(): void };
+}
+
+export interface ControllerDeps {
+  queue: ControllerQueue;
+  reconciler: Reconciler;
+  metrics: ControllerMetrics;
+  log: Pick<Logger, 'warn' | 'error'>;
+  /** Concurrent workers, 1 to 256. */
   workers: number;
-  /** Keys whose write is still in flight, at most; workers wait beyond this (backpressure). */
+  /** Keys whose write is still in flight, at most (1 to 1,000,000); workers wait beyond this (backpressure). */
   maxInFlightCommits: number;
 }
 
 /**
  * The worker loop (controller-runtime's `processNextWorkItem`): N workers take keys from the
  * queue, call the reconciler, and end every key in exactly one of: success -> forget + done;
- * failure -> rate-limited requeue + done. An exception that is not an external failure is a bug:
- * it is caught, counted as a panic, logged and retried like any failure. A key's processing
- * lasts until its write commits, so it is never handled twice at once.
+ * requeue-after -> forget + add-after + done; failure -> rate-limited requeue + done, counted in
+ * `reconcile_errors{reason}` (`docker`, `database`, `not_leader`). An exception that is neither
+ * an external failure nor a refused write is a bug: it is caught, counted as a `panic`, logged
+ * and retried like any failure. A key's processing lasts until its write commits, so it is never
+ * handled twice at once; at most `maxInFlightCommits` writes wait at a time.
  */
 export class Controller {
   private readonly trackers = new Set<PassTracker>();
@@ -59,28 +79,27 @@ export class Controller {
   private commitsIdle: Array<() => void> = [];
   private stopping = false;
 
-  constructor(
-    private readonly queue: WorkQueue<string>,
-    private readonly reconciler: Reconciler,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly opts: ControllerOptions,
-  ) {}
-
-  start(): void {
-    for (let i = 0; i < this.opts.workers; i++) this.workers.push(this.worker());
+  constructor(private readonly d: ControllerDeps) {
+    integerOption('workers', d.workers, 1, 256);
+    integerOption('maxInFlightCommits', d.maxInFlightCommits, 1, 1_000_000);
   }
 
+  /** Starts the workers (once). */
+  start(): void {
+    for (let i = 0; i < this.d.workers; i++) this.workers.push(this.worker());
+  }
+
+  /** Queues `key` (duplicates collapse; a key being processed is queued again when it is done). */
   enqueue(key: string): void {
-    this.queue.add(key);
+    this.d.queue.add(key);
   }
 
   /** Enqueues `keys` and resolves when each was processed once afterwards, with the failure count. */
   async enqueuePass(keys: readonly string[]): Promise<{ errors: number }> {
     const t = new PassTracker(keys);
     this.trackers.add(t);
-    if (this.queue.isShuttingDown()) t.abandon();
-    this.queue.addAll(keys);
+    if (this.d.queue.isShuttingDown()) t.abandon();
+    this.d.queue.addAll(keys);
     try {
       await t.done;
     } finally {
@@ -95,7 +114,7 @@ export class Controller {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.queue.shutDown();
+    this.d.queue.shutDown();
     for (const w of this.slotWaiters.splice(0)) w();
     await Promise.all(this.workers);
     if (this.inFlight > 0) await new Promise<void>((r) => this.commitsIdle.push(r));
@@ -104,36 +123,32 @@ export class Controller {
 
   /** Whether `key` is queued or being processed right now. */
   isBusy(key: string): boolean {
-    return this.queue.isProcessing(key) || this.queue.isDirty(key);
-  }
-
-  inFlightCommits(): number {
-    return this.inFlight;
+    return this.d.queue.isProcessing(key) || this.d.queue.isDirty(key);
   }
 
   private async worker(): Promise<void> {
     for (;;) {
-      if (this.inFlight >= this.opts.maxInFlightCommits && !this.stopping) await new Promise<void>((r) => this.slotWaiters.push(r));
+      if (this.inFlight >= this.d.maxInFlightCommits && !this.stopping) await new Promise<void>((r) => this.slotWaiters.push(r));
       if (this.stopping) return;
-      const key = await this.queue.get();
+      const key = await this.d.queue.get();
       if (key === undefined) return;
       if (this.stopping) {
-        this.queue.done(key);
+        this.d.queue.done(key);
         for (const t of this.trackers) t.onFinish(key, false);
         return;
       }
       for (const t of this.trackers) t.onStart(key);
       let outcome;
       try {
-        outcome = await this.reconciler.reconcile(key);
+        outcome = await this.d.reconciler.reconcile(key);
       } catch (err) {
         this.fail(key, err);
         continue;
       }
       if (outcome.requeueAfterMs !== undefined) {
-        this.queue.forget(key);
-        this.queue.addAfter(key, outcome.requeueAfterMs);
-        this.queue.done(key);
+        this.d.queue.forget(key);
+        this.d.queue.addAfter(key, outcome.requeueAfterMs);
+        this.d.queue.done(key);
         for (const t of this.trackers) t.onFinish(key, true);
         continue;
       }
@@ -157,22 +172,22 @@ export class Controller {
   }
 
   private succeed(key: string): void {
-    this.queue.forget(key);
-    this.queue.done(key);
+    this.d.queue.forget(key);
+    this.d.queue.done(key);
     for (const t of this.trackers) t.onFinish(key, true);
   }
 
   private fail(key: string, err: unknown): void {
     const reason = classify(err);
-    this.metrics.reconcileErrors.inc({ reason });
+    this.d.metrics.reconcileErrors.inc({ reason });
     if (reason === 'panic') {
-      this.metrics.handlerPanics.inc();
-      this.log.error({ containerId: key, err }, 'reconcile handler threw unexpectedly; retrying');
+      this.d.metrics.handlerPanics.inc();
+      this.d.log.error({ containerId: key, err }, 'reconcile handler threw unexpectedly; retrying');
     } else {
-      this.log.warn({ containerId: key, reason, error: truncateForLog(err instanceof Error ? err.message : String(err), 300), requeues: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+      this.d.log.warn({ containerId: key, reason, error: truncateForLog(errorMessage(err), 300), requeues: this.d.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
     }
-    this.queue.addRateLimited(key);
-    this.queue.done(key);
+    this.d.queue.addRateLimited(key);
+    this.d.queue.done(key);
     for (const t of this.trackers) t.onFinish(key, false);
   }
 }

@@ -4,8 +4,6 @@ import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/timers.js';
 import { LineSplitter, parseEventLine, type ContainerEvent } from './events.js';
 
-// Moved to src/util/timers.ts; re-exported until every import names the new module.
-export { sleep } from '../util/timers.js';
 
 /** What the watcher needs from Docker: open `/events` (resolves once the response started). */
 export interface EventStreamOpener {
@@ -28,8 +26,6 @@ export interface WatchBackoffOptions {
   /** A connection that lasted this long resets the backoff. */
   healthyAfterMs: number;
 }
-/** The old name of {@link WatchBackoffOptions}, kept until every import uses the new one. */
-export type BackoffOptions = WatchBackoffOptions;
 
 export const DEFAULT_WATCH_BACKOFF: WatchBackoffOptions = { baseMs: 100, maxMs: 30_000, healthyAfterMs: 30_000 };
 

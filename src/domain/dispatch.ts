@@ -21,12 +21,6 @@ import {
 import { charLength, truncateForLog } from './text.js';
 import type { ContainerItem, DesiredStateView, DispatchKind, ObservedRow, RowIdentity, RowState, UnmatchedReason } from './types.js';
 
-// The vocabulary moved to labels.ts, types.ts, columns.ts and text.ts; re-exported here so
-// imports of `domain/dispatch.js` keep working until they name the new modules.
-export * from './labels.js';
-export * from './types.js';
-export { COLUMN_LIMITS } from './columns.js';
-export { truncateForLog } from './text.js';
 
 /** Which path the labels select, before any database lookup. */
 export type LabelRoute =

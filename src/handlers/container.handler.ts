@@ -1,7 +1,7 @@
 import type { BatchWriter } from '../store/batch-writer.js';
 import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
 import { decide, derivedRowId, needsWrite, type Decision, type DecideContext } from '../domain/decide.js';
-import type { ContainerItem, DesiredStateView, ObservedRow, UnmatchedReason } from '../domain/dispatch.js';
+import type { ContainerItem, DesiredStateView, ObservedRow, UnmatchedReason } from '../domain/types.js';
 import type { ObservedCache } from '../cache/observed-cache.js';
 import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
@@ -9,7 +9,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Reconciler, ReconcileOutcome } from '../controller/reconciler.js';
 import { tagged } from '../domain/errors.js';
-
 
 export interface ContainerInspector {
   inspect(id: string): Promise<ContainerItem | undefined>;
@@ -31,15 +30,15 @@ export type RowRetirer = (host: string, rows: ReadonlyArray<{ id: string; contai
 export interface ContainerHandlerDeps {
   host: string;
   docker: ContainerInspector;
-  observed: ObservedCache;
+  observed: Pick<ObservedCache, 'staleVersion' | 'get' | 'has' | 'observedTime' | 'applyInspect'>;
   desired: DesiredStateSource;
-  rows: RowIndex;
-  writer: BatchWriter;
+  rows: Pick<RowIndex, 'ensure' | 'boundTo' | 'getRow' | 'claimedBy' | 'claim' | 'release' | 'put' | 'markMissing'>;
+  writer: Pick<BatchWriter, 'upsert' | 'markMissing'>;
   /** Retires rows superseded by the deployer's (leadership-guarded by the caller). */
   retire: RowRetirer;
-  refusals: RefusalRegistry;
-  metrics: Metrics;
-  log: Logger;
+  refusals: Pick<RefusalRegistry, 'refuse' | 'clear'>;
+  metrics: Pick<Metrics, 'upsert'>;
+  log: Pick<Logger, 'info'>;
   changes?: ChangeSink;
   /** The database's clock, for transition times; defaults to the local clock. */
   clock?: () => number;

@@ -1,3 +1,5 @@
+import { Backoff } from '../util/backoff.js';
+
 /**
  * Per-key retry backoff, as client-go's `ItemExponentialFailureRateLimiter`:
  * the n-th consecutive failure of a key waits `base * 2^(n-1)`, capped at `max`.
@@ -14,21 +16,21 @@ export interface RateLimiter<K> {
 
 export class ExponentialFailureRateLimiter<K> implements RateLimiter<K> {
   private readonly failures = new Map<K, number>();
+  private readonly backoff: Backoff;
 
   constructor(
-    private readonly baseDelayMs = 5,
-    private readonly maxDelayMs = 60_000,
+    baseDelayMs = 5,
+    maxDelayMs = 60_000,
   ) {
     if (!(baseDelayMs > 0)) throw new RangeError(`Expected \`baseDelayMs\` to be a number above 0, got ${baseDelayMs}`);
     if (!(maxDelayMs >= baseDelayMs)) throw new RangeError(`Expected \`maxDelayMs\` to be at least baseDelayMs (${baseDelayMs}), got ${maxDelayMs}`);
+    this.backoff = new Backoff({ baseMs: baseDelayMs, maxMs: maxDelayMs });
   }
 
   when(key: K): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    // 2^n overflows to Infinity past n=1023; the cap keeps the result finite.
-    const delay = this.baseDelayMs * Math.pow(2, n);
-    return Number.isFinite(delay) ? Math.min(delay, this.maxDelayMs) : this.maxDelayMs;
+    return this.backoff.delay(n);
   }
 
   forget(key: K): void {

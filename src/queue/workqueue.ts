@@ -1,21 +1,8 @@
+import { realClock, type Clock } from '../util/clock-source.js';
+import { objectOption } from '../util/options.js';
 import { ExponentialFailureRateLimiter, type RateLimiter } from './rate-limiter.js';
 
-/** Time source and timers; tests pass sinon's fake timers through the globals or their own clock. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export type { Clock } from '../util/clock-source.js';
 
 /**
  * Hooks the queue calls as it works, shaped after client-go's `MetricsProvider`. Durations are
@@ -31,6 +18,15 @@ export interface QueueMetrics {
 }
 
 export const noopQueueMetrics: QueueMetrics = { add() {}, depth() {}, queueDuration() {}, workDuration() {}, retry() {} };
+
+export interface WorkQueueOptions<K> {
+  /** Per-key retry backoff for {@link WorkQueue.addRateLimited}; default 5 ms doubling up to 60 s. */
+  rateLimiter?: RateLimiter<K>;
+  /** Default: none. */
+  metrics?: QueueMetrics;
+  /** Time for durations and delays; default the system clock (its timers do not hold the process). */
+  clock?: Clock;
+}
 
 /**
  * A rate-limited, delaying work queue with client-go semantics:
@@ -59,11 +55,15 @@ export class WorkQueue<K = string> {
   private timer: unknown = undefined;
   private timerAt = Infinity;
 
-  constructor(
-    private readonly rateLimiter: RateLimiter<K> = new ExponentialFailureRateLimiter<K>(),
-    private readonly metrics: QueueMetrics = noopQueueMetrics,
-    private readonly clock: Clock = realClock,
-  ) {}
+  private readonly rateLimiter: RateLimiter<K>;
+  private readonly metrics: QueueMetrics;
+  private readonly clock: Clock;
+
+  constructor(opts: WorkQueueOptions<K> = {}) {
+    this.rateLimiter = objectOption('rateLimiter', opts.rateLimiter ?? new ExponentialFailureRateLimiter<K>(), ['when', 'forget', 'numRequeues']);
+    this.metrics = objectOption('metrics', opts.metrics ?? noopQueueMetrics, ['add', 'depth', 'queueDuration', 'workDuration', 'retry']);
+    this.clock = objectOption('clock', opts.clock ?? realClock, ['now', 'setTimeout', 'clearTimeout']);
+  }
 
   /** Marks `key` as needing processing. No-op after shutdown. */
   add(key: K): void {
@@ -166,11 +166,6 @@ export class WorkQueue<K = string> {
   /** Keys handed out and not yet done. */
   processingCount(): number {
     return this.processing.size;
-  }
-
-  /** Keys waiting for a delay (retries and add-after). */
-  waitingCount(): number {
-    return this.waitingReadyAt.size;
   }
 
   /** Queued (or re-added while processing) and not yet handed out. */

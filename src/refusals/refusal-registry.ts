@@ -1,5 +1,7 @@
 import type { Refused } from '../domain/decide.js';
-import type { UnmatchedReason } from '../domain/dispatch.js';
+import type { UnmatchedReason } from '../domain/types.js';
+import { realClock, type Clock } from '../util/clock-source.js';
+import { integerOption, numberOption } from '../util/options.js';
 
 /** One refused container as the registry holds it. */
 export interface Refusal {
@@ -34,8 +36,10 @@ export interface RefusalHooks {
 export interface RefusalRegistryOptions {
   /** Refusals kept (and persisted) at most; beyond, new ones are counted and logged only. */
   maxEntries?: number;
-  /** Delay between a change and its write (changes in between share one flush). */
+  /** Delay between a change and its write (changes in between share one flush), 0 to 60,000 ms; default 250. */
   flushDelayMs?: number;
+  /** Timers for the delayed flush; default the system clock (the timer does not hold the process). */
+  clock?: Clock;
 }
 
 const DEFAULT_MAX_ENTRIES = 5000;
@@ -54,17 +58,20 @@ export class RefusalRegistry {
   private readonly touched = new Set<string>();
   private seq = 0;
   private synced = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private flushing: Promise<void> | undefined;
   private readonly maxEntries: number;
+  private readonly flushDelayMs: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly sink: RefusalSink,
     private readonly hooks: RefusalHooks = {},
-    private readonly opts: RefusalRegistryOptions = {},
+    opts: RefusalRegistryOptions = {},
   ) {
-    this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1 || this.maxEntries > 9000) throw new TypeError(`Expected \`maxEntries\` to be an integer from 1 to 9000, got ${String(opts.maxEntries)}`);
+    this.maxEntries = integerOption('maxEntries', opts.maxEntries ?? DEFAULT_MAX_ENTRIES, 1, 9000);
+    this.flushDelayMs = numberOption('flushDelayMs', opts.flushDelayMs ?? 250, 0, 60_000);
+    this.clock = opts.clock ?? realClock;
   }
 
   /** Records that `container` gets no row for `d.reason`. */
@@ -122,10 +129,7 @@ export class RefusalRegistry {
 
   /** Writes what changed since the last flush. A failed write keeps its work for the next one. */
   flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.cancelScheduled();
     const run = async (): Promise<void> => {
       const ids = [...this.dirty];
       const workloads = [...this.touched];
@@ -168,17 +172,16 @@ export class RefusalRegistry {
 
   /** Stops the delayed flush (shutdown); call {@link flush} afterwards to write what is left. */
   cancelScheduled(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(): void {
-    if (this.timer || this.opts.flushDelayMs === 0) return;
-    this.timer = setTimeout(() => {
+    if (this.timer !== undefined || this.flushDelayMs === 0) return;
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       // Errors are kept for the next flush (the pass flushes too).
       this.flush().catch(() => undefined);
-    }, this.opts.flushDelayMs ?? 250);
-    this.timer.unref?.();
+    }, this.flushDelayMs);
   }
 }

@@ -1,15 +1,18 @@
 import type { DatabaseClock } from '../util/clock.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
-import { ExternalError, tagged } from '../domain/errors.js';
+import { errorMessage, ExternalError, tagged } from '../domain/errors.js';
+import type { PassObserver, PassReport } from '../domain/pass.js';
 import type { ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { UpsertResult } from '../metrics.js';
 import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
 import type { Controller } from '../controller/controller.js';
 import { decide, needsWrite } from '../domain/decide.js';
 import type { DesiredStateCache } from '../cache/desired-cache.js';
-import { resolveRow, type ContainerItem, type ObservedRow } from '../domain/dispatch.js';
+import { resolveRow } from '../domain/dispatch.js';
+import { type ContainerItem, type DesiredStateView, type ObservedRow } from '../domain/types.js';
 import type { ObservedCache } from '../cache/observed-cache.js';
+import { keepAliveClock, type Clock } from '../util/clock-source.js';
 import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
 
@@ -29,40 +32,35 @@ export interface PassStore {
   touchLastSeen(host: string): Promise<number>;
 }
 
-export interface PassReport {
-  ok: boolean;
-  listed: number;
-  errors: number;
-  swept: number;
-  durationMs: number;
-  /** Time spent in each phase, ms (desired, snapshot, list, prefetch, reconcile, sweep, touch). */
-  phases?: Record<string, number>;
-  error?: string;
-}
 
-/** Observes pass boundaries (health, readiness, status recomputation). */
-export interface PassObserver {
-  passStarted(at: number): void;
-  passFinished(report: PassReport, at: number): void;
+/** The metrics a pass feeds (`Metrics` satisfies it). */
+export interface ResyncMetrics {
+  tickDuration: { startTimer(): () => unknown };
+  ticks: { inc(labels: { result: 'success' | 'error' }): void };
+  lastSuccessfulTick: { set(seconds: number): void };
+  clockSkew: { set(seconds: number): void };
+  writeStatements: { inc(labels: { kind: 'sweep' | 'touch' }): void };
+  missingMarks: { inc(n: number): void };
+  upsert(dispatch: string, result: UpsertResult, n?: number): void;
 }
 
 export interface ResyncDeps {
   host: string;
   docker: ContainerLister;
   store: PassStore;
-  observed: ObservedCache;
-  desired: DesiredStateCache;
-  rows: RowIndex;
+  observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'get' | 'staleVersion'>;
+  desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
+  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'getRow' | 'prefetch' | 'put'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
-  refusals: RefusalRegistry;
-  metrics: Metrics;
-  log: Logger;
+  refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
+  metrics: ResyncMetrics;
+  log: Pick<Logger, 'debug' | 'warn'>;
   observer: PassObserver;
   /** Calibrated at every pass from the database's own clock. */
-  clock: DatabaseClock;
-  /** The local clock (durations, observation times). */
-  now?: () => number;
+  clock: Pick<DatabaseClock, 'calibrate' | 'offset' | 'now'>;
+  /** The local clock: durations, observation times, the wait between passes; default the system clock. */
+  localClock?: Clock;
   changes?: ChangeSink;
 }
 
@@ -82,12 +80,16 @@ export class Resync {
   private again = false;
   private wake: (() => void) | undefined;
 
-  private readonly now: () => number;
+  private readonly local: Clock;
   private readonly changes: ChangeSink;
 
   constructor(private readonly d: ResyncDeps) {
-    this.now = d.now ?? Date.now;
+    this.local = d.localClock ?? keepAliveClock;
     this.changes = d.changes ?? noopChangeSink;
+  }
+
+  private now(): number {
+    return this.local.now();
   }
 
   /**
@@ -122,9 +124,10 @@ export class Resync {
       if (signal.aborted) break;
       if (this.again) continue;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, intervalMs);
+        const local = this.local;
+        const t = local.setTimeout(done, intervalMs);
         function done() {
-          clearTimeout(t);
+          local.clearTimeout(t);
           signal.removeEventListener('abort', done);
           resolve();
         }
@@ -143,7 +146,7 @@ export class Resync {
     try {
       report = await this.pass(started);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = errorMessage(err);
       report = { ok: false, listed: 0, errors: 0, swept: 0, durationMs: this.now() - started, error: msg };
       this.d.log.warn({ error: msg, source: err instanceof ExternalError ? err.source : 'internal' }, 'resync pass failed; nothing swept');
     }
@@ -242,7 +245,7 @@ export class Resync {
     try {
       await refusals.flush();
     } catch (err) {
-      this.d.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'could not write container refusals; kept for the next pass');
+      this.d.log.warn({ error: errorMessage(err) }, 'could not write container refusals; kept for the next pass');
     }
 
     const durationMs = this.now() - started;

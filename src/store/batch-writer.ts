@@ -1,5 +1,7 @@
 import { NotLeaderError } from '../domain/errors.js';
-import type { ObservedRow } from '../domain/dispatch.js';
+import type { ObservedRow } from '../domain/types.js';
+import { keepAliveClock, type Clock } from '../util/clock-source.js';
+import { integerOption, numberOption } from '../util/options.js';
 
 export interface RowWriter {
   /** `last_seen_at` is the database's clock at the statement. */
@@ -19,6 +21,20 @@ export interface BatchWriterHooks {
   missingMarked?(count: number): void;
 }
 
+export interface BatchWriterOptions {
+  /** Rows (or container IDs) per statement, 1 to 5000; default 500. */
+  batchSize?: number;
+  /** How long a first write waits for company before its batch is sent, 0 to 1000 ms; default 1. */
+  lingerMs?: number;
+  /** Statements in flight at most, 1 to 64; default 4. */
+  maxConcurrentFlushes?: number;
+  /** Checked before every statement: false refuses everything pending with {@link NotLeaderError}. */
+  canWrite?: () => boolean;
+  hooks?: BatchWriterHooks;
+  /** Timers for the linger; default the system clock. */
+  clock?: Clock;
+}
+
 /**
  * Collects the writes of many keys and sends them as multi-row statements: workers hand a write
  * over and go on with the next key, while the key stays "processing" until its write commits
@@ -35,11 +51,23 @@ export class BatchWriter {
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
 
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly maxConcurrentFlushes: number;
+  private readonly hooks: BatchWriterHooks;
+  private readonly clock: Clock;
+
   constructor(
     private readonly writer: RowWriter,
     private readonly host: string,
-    private readonly opts: { batchSize: number; lingerMs?: number; hooks?: BatchWriterHooks; canWrite?: () => boolean; maxConcurrentFlushes?: number } = { batchSize: 500 },
-  ) {}
+    private readonly opts: BatchWriterOptions = {},
+  ) {
+    this.batchSize = integerOption('batchSize', opts.batchSize ?? 500, 1, 5000);
+    this.lingerMs = numberOption('lingerMs', opts.lingerMs ?? 1, 0, 1000);
+    this.maxConcurrentFlushes = integerOption('maxConcurrentFlushes', opts.maxConcurrentFlushes ?? 4, 1, 64);
+    this.hooks = opts.hooks ?? {};
+    this.clock = opts.clock ?? keepAliveClock;
+  }
 
   /** Queues an upsert of `row`; resolves when it is committed. A later write of the same row ID in the same batch wins. */
   upsert(row: ObservedRow): Promise<void> {
@@ -74,15 +102,13 @@ export class BatchWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.active >= (this.opts.maxConcurrentFlushes ?? 4)) return;
+    if (this.scheduled || this.active >= this.maxConcurrentFlushes) return;
     this.scheduled = true;
-    const linger = this.opts.lingerMs ?? 1;
     const go = () => {
       this.scheduled = false;
       // Up to `maxConcurrentFlushes` statements in flight on separate connections: under load
       // the database works on one batch while the next fills; when idle, one statement.
-      const max = this.opts.maxConcurrentFlushes ?? 4;
-      while (this.active < max && this.pendingCount() > 0) {
+      while (this.active < this.maxConcurrentFlushes && this.pendingCount() > 0) {
         this.active++;
         void this.flushLoop().finally(() => {
           this.active--;
@@ -95,8 +121,8 @@ export class BatchWriter {
         });
       }
     };
-    if (linger <= 0) queueMicrotask(go);
-    else setTimeout(go, linger);
+    if (this.lingerMs <= 0) queueMicrotask(go);
+    else this.clock.setTimeout(go, this.lingerMs);
   }
 
   private async flushLoop(): Promise<void> {
@@ -112,11 +138,11 @@ export class BatchWriter {
         return;
       }
       if (this.upserts.size > 0) {
-        const batch = takeFirst(this.upserts, this.opts.batchSize);
+        const batch = takeFirst(this.upserts, this.batchSize);
         // A stable lock order across batches and replicas keeps deadlocks rare.
         const rows = batch.map(([, v]) => v.row).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         try {
-          this.opts.hooks?.statement?.('upsert', rows.length);
+          this.hooks.statement?.('upsert', rows.length);
           await this.writer.upsert(rows, rows.length);
           for (const [, v] of batch) for (const w of v.waiters) w.ok();
         } catch (err) {
@@ -124,14 +150,14 @@ export class BatchWriter {
         }
         continue;
       }
-      const batch = takeFirst(this.missing, this.opts.batchSize);
+      const batch = takeFirst(this.missing, this.batchSize);
       try {
-        this.opts.hooks?.statement?.('mark_missing', batch.length);
+        this.hooks.statement?.('mark_missing', batch.length);
         const changed = await this.writer.markMissingByContainerIds(
           this.host,
           batch.map(([id]) => id),
         );
-        this.opts.hooks?.missingMarked?.(changed);
+        this.hooks.missingMarked?.(changed);
         // The statement reports a total; each waiter learns whether anything changed at all.
         for (const [, ws] of batch) for (const w of ws) w.ok(changed);
       } catch (err) {

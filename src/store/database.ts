@@ -2,8 +2,6 @@ import type { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config.js';
 import { createDataSource, runMigrations, type DataSourceTuning } from './data-source.js';
 
-// The statement helpers moved to sql.ts; re-exported until every import names sql.ts.
-export { chunks, MAX_PARAMS_PER_STATEMENT, multiRowUpsertSql } from './sql.js';
 
 export type Dialect = 'mysql' | 'sqlite';
 
