@@ -68,32 +68,47 @@ describe('faults: never lose a row (issue 7)', function () {
       await maria?.dispose();
     });
 
-    it('kill -9 of MariaDB in the middle of a pass while containers come and go: the service stays up, /healthz stays 200, and the first good pass after the restart leaves the table exactly right', async () => {
+    // One scenario in named steps: each step needs the state the previous one left.
+    describe('kill -9 of MariaDB in the middle of a pass while containers come and go', () => {
       const HOST = 'faults-k9';
-      const url = await maria.createDatabase('faults_k9');
-      const db = dbNameOf(url);
-      const sim = await DockerSimulator.start();
       const known = new Set(Array.from({ length: 50 }, (_, i) => `wl-k-${i}`));
       const states: SimState[] = ['running', 'running', 'exited', 'created', 'paused', 'restarting', 'dead'];
       const make = (i: number): Partial<SimContainer> => ({ name: `k-${i}`, image: `img-${i % 7}:1`, labels: labelsFor(`wl-k-${i % 50}`, `r${i}`), state: states[i % states.length]!, ports: [] });
-      sim.populate(2000, make);
-      let t: TestApp | undefined;
       const gone = new Set<string>();
-      try {
+      let db: string;
+      let sim: DockerSimulator;
+      let t: TestApp | undefined;
+      let health: ReturnType<typeof pollStatus>;
+      let killedAt = 0;
+      let upsertsAtKill = 0;
+
+      before(async () => {
+        const url = await maria.createDatabase('faults_k9');
+        db = dbNameOf(url);
+        sim = await DockerSimulator.start();
+        sim.populate(2000, make);
         t = await startTestApp({ DATABASE_URL: url, DOCKER_HOST: sim.dockerHost, HOST_NAME: HOST, WORKERS: '8', WRITE_BATCH_SIZE: '10', DB_CONNECT_TIMEOUT: '2s', DB_STATEMENT_TIMEOUT: '5s' });
         await seedWorkloads(maria, db, known);
-        const health = pollStatus(`${t.baseUrl}/healthz`, 100);
+        health = pollStatus(`${t.baseUrl}/healthz`, 100);
+      });
+      after(async () => {
+        await health?.stop();
+        await t?.stop();
+        await sim?.stop();
+        if (!maria.running) await maria.start();
+      });
 
+      it('step 1: the pass that loses its database mid-way (kill -9 after 20 upserts, containers removed, added and flipped meanwhile) ends failed instead of hanging', async () => {
         // A pass that writes 2000 rows 10 at a time; kill -9 MariaDB once 20 statements went out.
-        const passP = t.app.runPassNow();
+        const passP = t!.app.runPassNow();
         const tk = Date.now();
-        while ((await counterValue(t, 'writeStatements', { kind: 'upsert' })) < 20) {
+        while ((await counterValue(t!, 'writeStatements', { kind: 'upsert' })) < 20) {
           if (Date.now() - tk > 30_000) throw new Error('the pass never sent 20 upserts');
           await new Promise((r) => setImmediate(r));
         }
         await maria.kill9();
-        const killedAt = Date.now();
-        const upsertsAtKill = await counterValue(t, 'writeStatements', { kind: 'upsert' });
+        killedAt = Date.now();
+        upsertsAtKill = await counterValue(t!, 'writeStatements', { kind: 'upsert' });
 
         // While the database is down: containers are removed, created and change state (with events).
         const r = prng(7);
@@ -113,32 +128,30 @@ describe('faults: never lose a row (issue 7)', function () {
           else continue;
           flipped++;
         }
-        const report = await passP; // the interrupted pass ends (failed), it does not hang
+        const report = await passP;
         expect(report.ok, 'the pass that lost its database cannot be ok').to.equal(false);
-        await sleep(Math.max(0, 3000 - (Date.now() - killedAt)));
-        const probe = await fetch(`${t.baseUrl}/healthz`);
-        expect(probe.status, 'liveness during a short database outage').to.equal(200);
-        const ready = await fetch(`${t.baseUrl}/readyz`);
-        expect(ready.status, 'readiness reports the outage').to.equal(503);
+      });
 
+      it('step 2: during the outage /healthz stays 200 and /readyz reports it (503)', async () => {
+        await sleep(Math.max(0, 3000 - (Date.now() - killedAt)));
+        expect((await fetch(`${t!.baseUrl}/healthz`)).status, 'liveness during a short database outage').to.equal(200);
+        expect((await fetch(`${t!.baseUrl}/readyz`)).status, 'readiness reports the outage').to.equal(503);
+      });
+
+      it('step 3: after the restart, the first good pass leaves the table exactly right; /healthz never failed; the outage was retried, no panic', async () => {
         await maria.start();
         const restartedAt = Date.now();
-        const outageMs = restartedAt - killedAt;
-
-        const conv = await passUntilOk(t, 30_000);
+        const conv = await passUntilOk(t!, 30_000);
         const convergedMs = Date.now() - restartedAt;
         expect(conv.ok, `no good pass within 30 s of the restart (last error: ${conv.lastError})`).to.equal(true);
         const problems = compareToTruth(await readRows(maria, db), simClaims(sim, known), gone, HOST);
         const hz = await health.stop();
         expect(problems.slice(0, 20), `${problems.length} problems after the first good pass`).to.deep.equal([]);
         expect(hz.failures, `/healthz answered non-200 during the outage (${hz.polls} polls)`).to.deep.equal([]);
-        expect(await counterValue(t, 'reconcileErrors', { reason: 'database' }), 'the outage was felt and retried').to.be.greaterThan(0);
-        expect(await counterValue(t, 'handlerPanics')).to.equal(0);
-        console.log(`      [kill -9] upserts sent before the kill: ${upsertsAtKill}; outage ${outageMs} ms; passes after restart until ok: ${conv.passes}; converged ${convergedMs} ms after restart; /healthz polls: ${hz.polls}`);
-      } finally {
-        await t?.stop();
-        await sim.stop();
-      }
+        expect(await counterValue(t!, 'reconcileErrors', { reason: 'database' }), 'the outage was felt and retried').to.be.greaterThan(0);
+        expect(await counterValue(t!, 'handlerPanics')).to.equal(0);
+        console.log(`      [kill -9] upserts sent before the kill: ${upsertsAtKill}; outage ${restartedAt - killedAt} ms; passes after restart until ok: ${conv.passes}; converged ${convergedMs} ms after restart; /healthz polls: ${hz.polls}`);
+      });
     });
 
     const cliVariants = [
