@@ -203,6 +203,10 @@ describe('WorkQueue (behaviour found by mutation testing)', () => {
     });
   });
 
+  it('names the rate limiter option when it is not one', () => {
+    expect(() => new WorkQueue({ rateLimiter: 5 as never })).to.throw(TypeError, /^Expected `rateLimiter` to be an object with when\(\), forget\(\) and numRequeues\(\), got 5$/);
+  });
+
   it('the rate limiter accepts a cap equal to the base delay', () => {
     const l = new ExponentialFailureRateLimiter<string>(5, 5);
     expect([l.when('a'), l.when('a'), l.when('a')]).to.deep.equal([5, 5, 5]);
