@@ -107,6 +107,23 @@ describe('ContainerHandler', () => {
     expect(t.table.rows.get('dep-1')?.state).to.equal('running');
   });
 
+  it('an event that cannot follow a bind (stop, die, pause ...) trusts the row index: no lookup of the rows again', async () => {
+    const t = await setup({ docker: [container(A)] });
+    await t.rows.prefetch([A], [DERIVED]);
+    const lookups = t.table.callsOf('findByContainerOrRowIds').length;
+    t.table.rows.set('dep-1', row('dep-1', A, { state: 'created' }));
+    t.observed.markStale(A, { rowsMayHaveChanged: false });
+    await t.reconcile(A);
+    expect(t.table.callsOf('findByContainerOrRowIds').length, 'no second lookup').to.equal(lookups);
+    expect(t.table.rows.has(DERIVED), 'the index (no row yet) decides: the derived row is created').to.equal(true);
+    // The next create/start event reads them again and the deployer's row wins.
+    t.observed.markStale(A);
+    await t.reconcile(A);
+    expect(t.table.callsOf('findByContainerOrRowIds').length).to.equal(lookups + 1);
+    expect(t.table.rows.get('dep-1')?.state).to.equal('running');
+    expect(t.table.rows.get(DERIVED)?.state, 'superseded').to.equal('missing');
+  });
+
   it("gone: marks this host's live rows bound to the container missing, records container_gone at the database's time, ends its refusal", async () => {
     const t = await setup({
       listed: [container(A)],

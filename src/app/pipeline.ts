@@ -26,6 +26,13 @@ import { DesiredStateRepository } from '../store/desired-state.repository.js';
 import { RefusalsRepository } from '../store/refusals.repository.js';
 import type { DatabaseClock } from '../util/clock.js';
 
+/**
+ * Events after which the deployer may have bound its row to the container (it binds between
+ * `docker create` and `docker start`): the handler reads the container's rows again. Other
+ * events trust the row index (the next pass re-reads everything).
+ */
+const ROW_BINDING_ACTIONS: ReadonlySet<string> = new Set(['create', 'start', 'restart']);
+
 /** Everything one pipeline needs, and nothing more. */
 export interface PipelineDeps {
   config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs'>;
@@ -139,7 +146,7 @@ export class Pipeline {
           if (!isRelevantAction(ev.action)) return;
           // Event attributes carry the container's labels: skip containers that are not ours.
           if (!isTinyforgeCandidate(ev.attributes) && !observed.has(ev.id)) return;
-          observed.markStale(ev.id);
+          observed.markStale(ev.id, { rowsMayHaveChanged: ROW_BINDING_ACTIONS.has(ev.action) });
           controller.enqueue(ev.id);
         },
         onMalformed: (reason) => {

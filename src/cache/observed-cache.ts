@@ -12,6 +12,8 @@ export class ObservedCache {
   private readonly stale = new Map<string, number>();
   /** `Config.Image` learnt by inspect, for containers whose list entry shows an image ID. */
   private configImages = new Map<string, string>();
+  /** Keys whose bound rows another program may have changed since they were read. */
+  private readonly rowRecheck = new Set<string>();
   private version = 0;
 
   /**
@@ -41,7 +43,7 @@ export class ObservedCache {
     this.configImages = images;
     // Events that arrived after the list began keep their keys stale: the list may predate them.
     for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
-    for (const id of needInspect) if (!this.stale.has(id)) this.markStale(id);
+    for (const id of needInspect) if (!this.stale.has(id)) this.markStale(id, { rowsMayHaveChanged: false });
   }
 
   /** A monotonic marker; take it before listing. */
@@ -62,9 +64,19 @@ export class ObservedCache {
     return this.items.has(id);
   }
 
-  /** Something happened to `id`: its cached view must be re-read before use. */
-  markStale(id: string): void {
+  /**
+   * Something happened to `id`: its cached view must be re-read before use. With
+   * `rowsMayHaveChanged` (the default), the rows bound to it are read again too: the deployer
+   * binds its row between `docker create` and `docker start`, so those events may follow a bind.
+   */
+  markStale(id: string, opts: { rowsMayHaveChanged?: boolean } = {}): void {
     this.stale.set(id, ++this.version);
+    if (opts.rowsMayHaveChanged ?? true) this.rowRecheck.add(id);
+  }
+
+  /** Whether the rows bound to `id` must be read again (once: the mark is taken). */
+  takeRowRecheck(id: string): boolean {
+    return this.rowRecheck.delete(id);
   }
 
   /** Returns the stale marker of `id`, or undefined when the cache is current for it. */

@@ -3,6 +3,9 @@ import type { ObservedRow } from '../domain/types.js';
 import { keepAliveClock, type Clock } from '../util/clock-source.js';
 import { numberOption } from '../util/options.js';
 
+/** The shared answer for a container without rows (callers never mutate it). */
+const NONE: ObservedRow[] = [];
+
 export interface RowFinder {
   findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<ObservedRow[]>;
 }
@@ -70,13 +73,22 @@ export class RowIndex implements RowLookup {
   /** Every known row bound to `containerId`. */
   boundTo(containerId: string): ObservedRow[] {
     const ids = this.byContainer.get(containerId);
-    if (ids === undefined) return [];
+    if (ids === undefined) return NONE;
+    if (typeof ids === 'string') {
+      const r = this.byId.get(ids);
+      return r ? [r] : NONE;
+    }
     const out: ObservedRow[] = [];
-    for (const id of typeof ids === 'string' ? [ids] : ids) {
+    for (const id of ids) {
       const r = this.byId.get(id);
       if (r) out.push(r);
     }
     return out;
+  }
+
+  /** Whether any known row is bound to `containerId` (no allocation: the pass asks for every container). */
+  hasBound(containerId: string): boolean {
+    return this.byContainer.has(containerId);
   }
 
   getRow(id: string): ObservedRow | undefined {

@@ -60,6 +60,9 @@ export interface Accepted {
 
 export type Decision = Refused | Accepted;
 
+/** The shared empty list of rows to supersede (never mutated). */
+const NO_ROWS: ObservedRow[] = [];
+
 /** Whether this agent may write `row`: its own host's rows, or rows the deployer left without a host. */
 export function isOwnRow(row: ObservedRow, host: string): boolean {
   return row.host === host || row.host === '';
@@ -83,19 +86,29 @@ export function derivedRowId(item: ContainerItem, desired: DesiredStateView, hos
 
 export function decide(item: ContainerItem, ctx: DecideContext): Decision {
   const { host } = ctx;
-  const route = routeByLabels(item.labels);
-  const labelWorkload = route.path === 'workload' ? route.workloadId : '';
   const target = resolveRow(item, ctx.desired, host);
   const derivedId = target.ok ? target.row.id : '';
-  const bound = rankBound(
-    ctx.rows.boundTo(item.id).filter((r) => isOwnRow(r, host)),
-    derivedId,
-  );
-  const owner = bound[0];
-  const supersede = bound.slice(1).filter((r) => r.state !== 'missing' && r.host === host);
+  // Hot path (every container of every pass): most containers have exactly one bound row.
+  const all = ctx.rows.boundTo(item.id);
+  let owner: ObservedRow | undefined;
+  let supersede: ObservedRow[] = NO_ROWS;
+  if (all.length === 1) {
+    if (isOwnRow(all[0]!, host)) owner = all[0];
+  } else if (all.length > 1) {
+    const bound = rankBound(
+      all.filter((r) => isOwnRow(r, host)),
+      derivedId,
+    );
+    owner = bound[0];
+    supersede = bound.slice(1).filter((r) => r.state !== 'missing' && r.host === host);
+  }
+  const labelWorkload = () => {
+    const route = routeByLabels(item.labels);
+    return route.path === 'workload' ? route.workloadId : '';
+  };
 
   if (!owner) {
-    if (!target.ok) return refuse(target.dispatch, target.reason, target.detail, labelWorkload, '');
+    if (!target.ok) return refuse(target.dispatch, target.reason, target.detail, labelWorkload(), '');
     const existing = ctx.rows.getRow(derivedId);
     if (existing && !isOwnRow(existing, host)) {
       return refuse(target.dispatch, 'row_owned_by_other_host', `row ${truncateForLog(derivedId)} belongs to host "${truncateForLog(existing.host)}"`, target.row.workloadId, derivedId, existing);
@@ -112,11 +125,11 @@ export function decide(item: ContainerItem, ctx: DecideContext): Decision {
 
   // A row is already bound to this container: it stays the container's row.
   if (target.ok) {
-    const row = { ...target.row, id: owner.id };
+    const row = owner.id === target.row.id ? target.row : { ...target.row, id: owner.id };
     return accept(target.dispatch, row, owner, supersede, false, derivedId);
   }
   if (target.reason === 'unknown_state' || target.reason === 'value_too_long') {
-    return refuse(target.dispatch, target.reason, target.detail, labelWorkload, owner.id, owner);
+    return refuse(target.dispatch, target.reason, target.detail, labelWorkload(), owner.id, owner);
   }
   // The workload is gone (or the labels name none): the bound row stays true from Docker alone.
   const dispatch: DispatchKind = target.dispatch === 'none' ? 'workload' : target.dispatch;

@@ -30,7 +30,7 @@ export type RowRetirer = (host: string, rows: ReadonlyArray<{ id: string; contai
 export interface ContainerHandlerDeps {
   host: string;
   docker: ContainerInspector;
-  observed: Pick<ObservedCache, 'staleVersion' | 'get' | 'has' | 'observedTime' | 'applyInspect'>;
+  observed: Pick<ObservedCache, 'staleVersion' | 'get' | 'has' | 'observedTime' | 'applyInspect' | 'takeRowRecheck'>;
   desired: DesiredStateSource;
   rows: Pick<RowIndex, 'ensure' | 'boundTo' | 'getRow' | 'claimedBy' | 'claim' | 'release' | 'put' | 'markMissing'>;
   writer: Pick<BatchWriter, 'upsert' | 'markMissing'>;
@@ -65,13 +65,13 @@ export class ContainerHandler implements Reconciler {
 
   async reconcile(id: string): Promise<ReconcileOutcome> {
     const { observed, desired, rows, host } = this.d;
-    const fresh = observed.staleVersion(id) !== undefined;
+    const recheck = observed.takeRowRecheck(id);
     const item = await this.current(id);
     if (!item) return this.gone(id);
 
     // After an event, read the rows bound to the container again rather than trust the index:
     // the deployer binds its row between `docker create` and `docker start`.
-    await tagged('database', () => rows.ensure(id, derivedRowId(item, desired, host), fresh));
+    await tagged('database', () => rows.ensure(id, derivedRowId(item, desired, host), recheck));
     let d = decide(item, this.context());
     // A workload the desired state does not know yet: if that state predates what Docker told
     // us, reload it (throttled) or look again once a reload is allowed, rather than give up

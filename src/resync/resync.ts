@@ -50,7 +50,7 @@ export interface ResyncDeps {
   store: PassStore;
   observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'get' | 'staleVersion'>;
   desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
-  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'getRow' | 'prefetch' | 'put'>;
+  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
   refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
@@ -191,7 +191,9 @@ export class Resync {
     const unknownContainers: string[] = [];
     const unknownRows: string[] = [];
     for (const it of listed) {
-      if (rows.boundTo(it.id).length === 0) unknownContainers.push(it.id);
+      // A container with a bound row keeps it: its derived row does not matter (decide.ts).
+      if (rows.hasBound(it.id)) continue;
+      unknownContainers.push(it.id);
       const r = resolveRow(it, desired, host);
       if (r.ok && !rows.getRow(r.row.id)) unknownRows.push(r.row.id);
     }
