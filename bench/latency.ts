@@ -15,6 +15,7 @@
 import type { MariaDbServer } from '../spec/support/mariadb.js';
 import { startDockerd, type PrivateDockerd } from '../spec/support/dockerd.js';
 import { createSchema, dropDatabase } from './db.js';
+import { hostScopedRowId } from '../src/domain/dispatch.js';
 import type { RpcChild } from './rpc.js';
 import type { LatencySample } from './service-child.js';
 import { percentile } from './stats.js';
@@ -105,14 +106,15 @@ export async function realEngineLatency(
     const values = Array.from({ length: K }, (_, k) => `('wl-ev-${k}','project','p-ev-${k}','ev ${k}')`).join(',');
     await maria.query(`INSERT INTO \`${name}\`.workloads (id, kind, ref_id, name) VALUES ${values}`);
     const labels = (k: number) => ({ 'tinyforge.managed': 'true', 'tinyforge.workload.id': `wl-ev-${k}`, 'tinyforge.workload.kind': 'project', 'tinyforge.role': 'web' });
-    const rowOf = (k: number) => `wl-ev-${k}:web`;
+    const host = 'bench-events';
+    const rowOf = (k: number) => hostScopedRowId(`wl-ev-${k}:web`, host);
     const run = (k: number) => docker!.runContainer({ labels: labels(k) });
 
     const ids: string[] = [];
     for (let k = 0; k < K; k++) ids.push(await run(k));
     service = startService();
     const commits = new CommitWaiter(service);
-    await service.call('start', { env: { DATABASE_URL: url, DOCKER_HOST: docker.dockerHost, HOST_NAME: 'bench-events', RECONCILE_INTERVAL: '5m' } });
+    await service.call('start', { env: { DATABASE_URL: url, DOCKER_HOST: docker.dockerHost, HOST_NAME: host, RECONCILE_INTERVAL: '5m' } });
     await service.call('waitPasses', { count: 1 });
     await service.call('settle', { quietMs: 500 });
     const rows = (await maria.query(`SELECT COUNT(*) AS n FROM \`${name}\`.containers WHERE state = 'running'`)) as Array<{ n: number }>;

@@ -12,18 +12,10 @@
 import * as http from 'node:http';
 import Sqlite from 'better-sqlite3';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { rowStateOf as truthRowStateOf, type DbRow } from './truth.js';
 
 /** A `containers` row as another program reads it; times in ms since the epoch (read as UTC). */
-export interface ContainerRow {
-  id: string;
-  workload_id: string;
-  workload_kind: string;
-  role: string;
-  container_id: string;
-  image_ref: string;
-  host: string;
-  state: string;
-  port: number;
+export interface ContainerRow extends DbRow {
   last_seen_at: number | null;
   created_at: number | null;
   updated_at: number | null;
@@ -250,6 +242,5 @@ export async function engineState(dockerHost: string, id: string): Promise<strin
 /** Docker state -> row state (`exited`, `dead` -> `stopped`), as normalizeState in src/domain/dispatch.ts fixes it (docs/architecture.md, "Invariants"). */
 export function rowStateOf(dockerState: string | undefined): string {
   if (dockerState === undefined) return 'missing';
-  const s = dockerState.toLowerCase();
-  return s === 'exited' || s === 'dead' || s === 'stopped' ? 'stopped' : s;
+  return truthRowStateOf(dockerState) ?? dockerState.toLowerCase();
 }

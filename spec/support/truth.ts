@@ -35,7 +35,7 @@ export interface Claim {
 /** Docker state -> row state, as normalizeState in src/domain/dispatch.ts (exited and dead are `stopped`); undefined = not written. */
 export function rowStateOf(dockerState: string): string | undefined {
   const s = dockerState.toLowerCase();
-  if (s === 'exited' || s === 'dead') return 'stopped';
+  if (s === 'exited' || s === 'dead' || s === 'stopped') return 'stopped';
   if (['running', 'created', 'restarting', 'paused', 'removing'].includes(s)) return s;
   return undefined;
 }
