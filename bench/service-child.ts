@@ -17,6 +17,7 @@ import type { PassReport } from '../src/domain/pass.js';
 import type { ContainerEvent } from '../src/docker/events.js';
 import { createLogger } from '../src/log.js';
 import { App } from '../src/main.js';
+import { hostScopedRowId } from '../src/domain/dispatch.js';
 import { rowIdForLabels } from './fleet.js';
 import { notify, serveRpc } from './rpc.js';
 
@@ -55,6 +56,8 @@ let cpuAtStart = process.cpuUsage();
 let wallAtStart = 0;
 let notifyCommits = false;
 const pending = new Map<string, Pending>();
+/** The service's HOST_NAME (derived row IDs are scoped by it). */
+let hostName = 'local';
 let samples: LatencySample[] = [];
 let unmatchedCommits = 0;
 
@@ -75,8 +78,10 @@ const ACTION_FOR: Record<string, string[]> = {
 function onEvent(ev: ContainerEvent): void {
   eventsSeen++;
   if (!recording) return;
-  const rowId = rowIdForLabels(ev.attributes);
-  if (!rowId) return;
+  const base = rowIdForLabels(ev.attributes);
+  if (!base) return;
+  // The service scopes derived row IDs by its host (src/domain/dispatch.ts hostScopedRowId).
+  const rowId = hostScopedRowId(base, hostName);
   const now = wall();
   let p = pending.get(rowId);
   if (!p) pending.set(rowId, (p = { byAction: new Map(), firstRecv: now }));
@@ -144,6 +149,7 @@ serveRpc({
   /** Starts the App with `env` (on top of bench defaults); resolves once the pipeline runs. */
   async start(args: { env: Record<string, string> }) {
     const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', LOG_LEVEL: 'warn', ...args.env });
+    hostName = config.hostName;
     const a = new App(config, {
       log: createLogger(config.logLevel, process.stderr),
       registry: new Registry(),
