@@ -130,10 +130,7 @@ export class RowIndex implements RowLookup {
     const c = containerIds.filter((x) => !this.byContainer.has(x) && !this.absentContainers.has(x));
     const r = rowIds.filter((x) => !this.byId.has(x) && !this.absentRows.has(x));
     if (c.length === 0 && r.length === 0) return;
-    const found = await this.finder.findByContainerOrRowIds(c, r);
-    for (const row of found) this.put(row);
-    for (const x of c) if (!this.byContainer.has(x)) this.absentContainers.add(x);
-    for (const x of r) if (!this.byId.has(x)) this.absentRows.add(x);
+    await this.refetch(c, r);
   }
 
   /**
