@@ -4,23 +4,17 @@
  * orphaned flag, and the details a refused container carries.
  */
 import { expect } from 'chai';
+import { desiredView } from '../support/fakes.js';
 import { decide, derivedRowId, needsWrite, rankBound, type Accepted, type DecideContext, type Refused, type RowLookup } from '../../src/domain/decide.js';
-import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/types.js';
+import type { ContainerItem, ObservedRow } from '../../src/domain/types.js';
 
 const C1 = 'a'.repeat(64);
 const C2 = 'b'.repeat(64);
 
-const desired: DesiredStateView = (() => {
-  const workloads = [
+const desired = desiredView([
     { id: 'w', kind: 'project', refId: 'p' },
     { id: 'ws', kind: 'site', refId: 'site-1' },
-  ];
-  return {
-    workloadById: (id) => workloads.find((w) => w.id === id),
-    workloadByRef: (kind, ref) => workloads.find((w) => w.kind === kind && w.refId === ref),
-    stackByComposeProject: () => undefined,
-  };
-})();
+  ]);
 
 const web = { 'tinyforge.workload.id': 'w', 'tinyforge.workload.kind': 'project', 'tinyforge.role': 'web' };
 

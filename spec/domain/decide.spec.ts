@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { desiredView } from '../support/fakes.js';
 import { decide, isOwnRow, needsWrite, rankBound, type Accepted, type DecideContext, type Refused } from '../../src/domain/decide.js';
 import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/types.js';
 import { RowIndex } from '../../src/cache/row-index.js';
@@ -6,13 +7,7 @@ import { RowIndex } from '../../src/cache/row-index.js';
 const C1 = 'a'.repeat(64);
 const C2 = 'b'.repeat(64);
 
-function desiredOf(workloads: Array<{ id: string; kind: string; refId: string }>, stacks: Array<{ id: string; composeProjectName: string }> = []): DesiredStateView {
-  return {
-    workloadById: (id) => workloads.find((w) => w.id === id),
-    workloadByRef: (kind, ref) => workloads.find((w) => w.kind === kind && w.refId === ref),
-    stackByComposeProject: (p) => stacks.find((s) => s.composeProjectName === p),
-  };
-}
+const desiredOf = desiredView;
 
 const desired = desiredOf([
   { id: 'w', kind: 'project', refId: 'p' },

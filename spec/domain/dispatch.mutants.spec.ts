@@ -4,25 +4,18 @@
  * operator reads (`container_refusals.detail`, the explain command).
  */
 import { expect } from 'chai';
+import { desiredView } from '../support/fakes.js';
 import { oversizedColumns, parseContainerNumber, resolveRow, routeByLabels, type Resolution } from '../../src/domain/dispatch.js';
-import type { ContainerItem, DesiredStateView, ObservedRow } from '../../src/domain/types.js';
+import type { ContainerItem, ObservedRow } from '../../src/domain/types.js';
 
-const desired: DesiredStateView = (() => {
-  const workloads = [
+const desired = desiredView([
     { id: 'w-proj', kind: 'project', refId: 'p1' },
     { id: 'w-site', kind: 'site', refId: 'site-1' },
     { id: 'w-stack', kind: 'stack', refId: 'stack-1' },
-  ];
-  const stacks = [
+  ], [
     { id: 'stack-1', composeProjectName: 'tinyforge-shop' },
     { id: 'stack-2', composeProjectName: 'tinyforge-noworkload' },
-  ];
-  return {
-    workloadById: (id) => workloads.find((w) => w.id === id),
-    workloadByRef: (kind, ref) => workloads.find((w) => w.kind === kind && w.refId === ref),
-    stackByComposeProject: (p) => stacks.find((s) => s.composeProjectName === p),
-  };
-})();
+  ]);
 
 function item(labels: Record<string, string>, over: Partial<ContainerItem> = {}): ContainerItem {
   return { id: 'c'.repeat(64), name: 'box', image: 'img:1', state: 'running', labels, ports: [], ...over };

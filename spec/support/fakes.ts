@@ -4,7 +4,7 @@
  * a recording work queue (the real one, counting calls), recording metrics and log, and small
  * builders. Nothing here starts a server or touches the network.
  */
-import type { ObservedRow, ContainerItem, WorkloadRef, StackRef, RowState } from '../../src/domain/types.js';
+import type { ObservedRow, ContainerItem, DesiredStateView, WorkloadRef, StackRef, RowState } from '../../src/domain/types.js';
 import type { DesiredStateLoader } from '../../src/cache/desired-cache.js';
 import type { RowFinder } from '../../src/cache/row-index.js';
 import type { ControllerMetrics } from '../../src/controller/controller.js';
@@ -60,6 +60,15 @@ export function row(id: string, containerId: string, over: Partial<ObservedRow> 
 }
 
 /** A desired state whose content the spec changes at will; counts loads. */
+/** An in-memory desired state (what the desired-state cache answers), for pure dispatch specs. */
+export function desiredView(workloads: WorkloadRef[], stacks: StackRef[] = []): DesiredStateView {
+  return {
+    workloadById: (id) => workloads.find((w) => w.id === id),
+    workloadByRef: (kind, ref) => workloads.find((w) => w.kind === kind && w.refId === ref),
+    stackByComposeProject: (p) => stacks.find((s) => s.composeProjectName === p),
+  };
+}
+
 export function desiredLoader(workloads: WorkloadRef[] = [{ id: 'wl-1', kind: 'project', refId: 'p1' }], stacks: StackRef[] = []) {
   const state = { workloads, stacks, loads: 0 };
   const loader: DesiredStateLoader = {
