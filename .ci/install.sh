@@ -15,17 +15,19 @@ set -euo pipefail
 # for the Podman specs. Its OCI runtime is docker.io's runc: crun refuses this machine's hybrid
 # cgroup v1 layout ("cgroups in hybrid mode not supported"), so spec/support/podman.ts pins runc.
 # libfaketime runs a child process with a shifted clock (spec/support/faketime.ts).
+# openssl makes the test certificates of the MariaDB TLS specs; galera-4 and rsync run the 3-node
+# MariaDB Galera cluster of the Galera specs (rsync is its state snapshot transfer).
 PACKAGES=(docker.io docker-compose busybox-static mariadb-server prometheus unzip ca-certificates
-  podman conmon golang-github-containers-common libfaketime)
+  podman conmon golang-github-containers-common libfaketime openssl galera-4 rsync)
 # Files the tests rely on (a package can be "installed" while a file is missing, or the reverse).
 BINARIES=(
   /usr/sbin/dockerd /usr/bin/docker /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc
   /usr/bin/docker-init /usr/bin/docker-compose /bin/busybox
   /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/bin/promtool /usr/bin/unzip /usr/bin/setpriv
-  /usr/bin/podman /usr/bin/conmon
+  /usr/bin/podman /usr/bin/conmon /usr/bin/openssl /usr/bin/rsync
 )
 # Libraries (not executable, so checked with -f) the tests LD_PRELOAD.
-LIBRARIES=(/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1)
+LIBRARIES=(/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/galera/libgalera_smm.so)
 
 missing=()
 for b in "${BINARIES[@]}"; do
