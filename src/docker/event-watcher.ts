@@ -13,9 +13,16 @@ export interface EventStreamOpener {
 export interface EventWatcherHooks {
   /** The stream is open: anything that happened before is now covered by a relist. */
   onConnected(): void;
+  /**
+   * The stream is open again after an earlier one ended: called once per reopened stream, however
+   * many attempts the reconnect took (the first stream of a run is no reopening). After `onConnected`.
+   */
+  onReopened?(): void;
+  /** A try to open the stream again after it ended or could not be opened, before its outcome is known. */
+  onReconnectAttempt?(): void;
   onEvent(event: ContainerEvent): void;
   onMalformed(reason: string): void;
-  /** The stream ended or could not be opened; a reconnect follows after `delayMs`. */
+  /** The stream ended or an attempt to open it failed; the next attempt follows after `delayMs`. */
   onDisconnected(reason: string, delayMs: number): void;
 }
 
@@ -60,17 +67,19 @@ export class EventWatcher {
 
   /** Runs until `signal` aborts. Never rejects. */
   async run(signal: AbortSignal): Promise<void> {
+    let attempts = 0;
+    let opened = false;
     while (!signal.aborted) {
       let connectedAt: number | undefined;
       let reason: string;
       try {
+        if (attempts++ > 0) this.call(this.hooks.onReconnectAttempt);
         const stream = await this.opener.openEvents(signal);
         connectedAt = this.now();
-        try {
-          this.hooks.onConnected();
-        } catch {
-          // A failing hook must not end the watch.
-        }
+        this.call(this.hooks.onConnected);
+        // A reopened stream, not an attempt: one daemon restart is one, however long it took.
+        if (opened) this.call(this.hooks.onReopened);
+        opened = true;
         reason = await this.consume(stream, signal);
       } catch (err) {
         reason = describe(err);
@@ -78,8 +87,17 @@ export class EventWatcher {
       if (signal.aborted) break;
       if (connectedAt !== undefined && this.now() - connectedAt >= this.backoff.healthyAfterMs) this.delays.reset();
       const delay = this.delays.next();
-      this.hooks.onDisconnected(reason, delay);
+      this.call(() => this.hooks.onDisconnected(reason, delay));
       await sleep(delay, signal);
+    }
+  }
+
+  /** Calls an optional hook; a failing hook must not end the watch. */
+  private call(hook: (() => void) | undefined): void {
+    try {
+      hook?.call(this.hooks);
+    } catch {
+      // The hook's failure is its own.
     }
   }
 
