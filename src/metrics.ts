@@ -41,6 +41,7 @@ export class Metrics {
   readonly unmatched: Counter<'reason'>;
   readonly dockerEvents: Counter<'action'>;
   readonly watchRestarts: Counter;
+  readonly watchReconnectAttempts: Counter;
   readonly eventParseErrors: Counter;
   readonly leader: Gauge;
   readonly reconcileErrors: Counter<'reason'>;
@@ -81,7 +82,8 @@ export class Metrics {
     this.clockSkew = new Gauge({ name: 'tinyforge_reconciler_database_clock_offset_seconds', help: 'Database clock minus this host\'s clock, measured at every pass (timestamps come from the database clock).', registers: r });
     this.dockerEvents = new Counter({ name: 'tinyforge_reconciler_docker_events_total', help: 'Docker container events received, by action.', labelNames: ['action'], registers: r });
     for (const action of EVENT_ACTION_LABELS) this.dockerEvents.inc({ action }, 0);
-    this.watchRestarts = new Counter({ name: 'tinyforge_reconciler_docker_watch_restarts_total', help: 'Times the Docker event stream ended and was reopened.', registers: r });
+    this.watchRestarts = new Counter({ name: 'tinyforge_reconciler_docker_watch_restarts_total', help: 'Docker event streams that ended and were opened again: one per reopened stream, however many attempts the reconnect took.', registers: r });
+    this.watchReconnectAttempts = new Counter({ name: 'tinyforge_reconciler_docker_watch_reconnect_attempts_total', help: 'Attempts to open the Docker event stream again after it ended or could not be opened, successful or not.', registers: r });
     this.eventParseErrors = new Counter({ name: 'tinyforge_reconciler_docker_event_parse_errors_total', help: 'Malformed lines on the Docker event stream (skipped).', registers: r });
     this.leader = new Gauge({ name: 'tinyforge_reconciler_leader', help: '1 when this replica may write (holds the lease, or election is off).', registers: r });
     this.reconcileErrors = new Counter({ name: 'tinyforge_reconciler_reconcile_errors_total', help: 'Keys whose reconcile failed and was retried, by cause.', labelNames: ['reason'], registers: r });

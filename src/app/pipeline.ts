@@ -153,8 +153,9 @@ export class Pipeline {
           metrics.eventParseErrors.inc();
           log.warn({ reason }, 'malformed line on the docker event stream; skipped');
         },
+        onReopened: () => metrics.watchRestarts.inc(),
+        onReconnectAttempt: () => metrics.watchReconnectAttempts.inc(),
         onDisconnected: (reason, delayMs) => {
-          metrics.watchRestarts.inc();
           log.warn({ reason, reconnectInMs: delayMs }, 'docker event stream ended; reconnecting');
         },
       },
