@@ -58,6 +58,7 @@ export const METRICS: readonly MetricSpec[] = [
   },
   { name: 'tinyforge_reconciler_docker_events_total', type: 'counter', source: 'reconciler', labels: { action: open('start', 'die', 'destroy') } },
   { name: 'tinyforge_reconciler_docker_watch_restarts_total', type: 'counter', source: 'reconciler', labels: {} },
+  { name: 'tinyforge_reconciler_docker_watch_reconnect_attempts_total', type: 'counter', source: 'reconciler', labels: {} },
   { name: 'tinyforge_reconciler_docker_event_parse_errors_total', type: 'counter', source: 'reconciler', labels: {} },
   { name: 'tinyforge_reconciler_leader', type: 'gauge', source: 'reconciler', labels: {} },
   { name: 'tinyforge_reconciler_reconcile_errors_total', type: 'counter', source: 'reconciler', labels: { reason: open('database', 'docker') } },
