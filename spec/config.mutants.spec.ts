@@ -219,17 +219,17 @@ describe('config (behaviour found by mutation testing)', () => {
     });
 
     it('takes mysql:// and mariadb:// with the default port 3306, options and IPv6 hosts', () => {
-      const want = { kind: 'mysql', host: 'db', port: 3306, user: 'u', password: 'p', database: 'tf', params: {} };
+      const want = { kind: 'mysql', host: 'db', port: 3306, hosts: [{ host: 'db', port: 3306 }], user: 'u', password: 'p', database: 'tf', tls: { mode: 'DISABLED' }, params: {} };
       expect(loadConfig({ DATABASE_URL: 'mysql://u:p@db/tf' }).database).to.deep.equal(want);
       expect(loadConfig({ DATABASE_URL: 'mariadb://u:p@db/tf' }).database).to.deep.equal(want);
-      expect(loadConfig({ DATABASE_URL: 'mysql://u:p@db/tf?ssl=true&charset=utf8mb4' }).database).to.deep.include({ params: { ssl: 'true', charset: 'utf8mb4' } });
+      expect(loadConfig({ DATABASE_URL: 'mysql://u:p@db/tf?ssl=true' }).database).to.deep.include({ params: { ssl: 'true' }, tls: { mode: 'VERIFY_CA' } });
       expect(loadConfig({ DATABASE_URL: 'mysql://u:p@[::1]:3307/tf' }).database).to.deep.include({ host: '::1', port: 3307 });
     });
 
     it('refuses a URL without host, one that is no URL, and other schemes by name', () => {
-      expect(problemsOf('DATABASE_URL', { DATABASE_URL: 'mysql:///tf' })).to.deep.equal(['DATABASE_URL: names no host']);
+      expect(problemsOf('DATABASE_URL', { DATABASE_URL: 'mysql:///tf' })).to.deep.equal(['DATABASE_URL: names no host (expected mysql://user:password@host:3306/database)']);
       const [notUrl] = problemsOf('DATABASE_URL', { DATABASE_URL: 'mysql://u:hunter2@[bad/tf' });
-      expect(notUrl).to.contain('is not a URL');
+      expect(notUrl).to.contain('is no host name');
       expect(notUrl).to.not.contain('hunter2');
       expect(problemsOf('DATABASE_URL', { DATABASE_URL: 'postgres://u:p@h/db' })[0]).to.contain('unsupported scheme "postgres"');
     });

@@ -10,6 +10,7 @@ import { createLogger } from './log.js';
 import { errorMessage } from './domain/errors.js';
 import { redactSecrets } from './util/redact.js';
 import { VERSION } from './version.js';
+import { connectErrorMessage } from './app/connect.js';
 
 const USAGE = `tinyforge-reconciler ${VERSION}: keeps the Tinyforge containers table true to what Docker runs.
 
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     } catch (err) {
-      log.error({ error: redactSecrets(errorMessage(err)) }, 'migration failed');
+      log.error({ error: connectErrorMessage(err, config.database) }, 'migration failed');
       return 1;
     }
   }
@@ -161,7 +162,7 @@ async function inspectCommand(command: 'explain' | 'refusals', rest: string[], c
     }
     return 0;
   } catch (err) {
-    process.stderr.write(`tinyforge-reconciler ${command}: ${redactSecrets(errorMessage(err))}\n`);
+    process.stderr.write(`tinyforge-reconciler ${command}: ${connectErrorMessage(err, config.database)}\n`);
     return 1;
   } finally {
     await db?.close();

@@ -6,20 +6,9 @@
  */
 
 import { redactSecrets } from './util/redact.js';
+import { describeDatabase, parseDatabaseUrl, type DatabaseConfig } from './database-url.js';
 
-/** Where the rows live. */
-export type DatabaseConfig =
-  | { kind: 'sqlite'; path: string }
-  | {
-      kind: 'mysql';
-      host: string;
-      port: number;
-      user: string;
-      password: string;
-      database: string;
-      /** Extra `?key=value` options from the URL (for example `ssl`). */
-      params: Record<string, string>;
-    };
+export type { DatabaseConfig, DatabaseHost, DatabaseTls, TlsMode } from './database-url.js';
 
 /** How to reach the Docker Engine API. */
 export type DockerConfig =
@@ -67,7 +56,7 @@ export interface EnvVarSpec {
 }
 
 export const ENV_VARS: readonly EnvVarSpec[] = [
-  { name: 'DATABASE_URL', default: 'sqlite:./data/tinyforge.db', description: 'embedded SQLite file, or mysql://user:pass@host:3306/db for MySQL/MariaDB' },
+  { name: 'DATABASE_URL', default: 'sqlite:./data/tinyforge.db', description: 'embedded SQLite file, or mysql://user:pass@host:3306/db for MySQL/MariaDB (options: ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY, ssl-ca, ssl-cert, ssl-key; several hosts as h1:3306,h2:3306)' },
   { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', description: 'Docker Engine API: unix:///path or tcp://host:port (for example a read-only socket proxy)' },
   { name: 'HOST_NAME', default: 'local', description: 'the `host` column this agent owns' },
   { name: 'RECONCILE_INTERVAL', default: '30s', description: 'resync period (500ms, 30s, 2m or plain seconds); <= 0 means 30s, above 5m is clamped to 5m' },
@@ -232,7 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dbPoolSize = integer('DB_POOL_SIZE', 10, 1, 1000);
   const dbStatementTimeoutMs = duration('DB_STATEMENT_TIMEOUT', 30_000, { min: 100 });
   const dbConnectTimeoutMs = duration('DB_CONNECT_TIMEOUT', 10_000, { min: 100 });
-  const apiToken = get('API_TOKEN') ?? '';
+  const apiToken = parseApiToken(env.API_TOKEN, problems);
   const eventRetentionMs = duration('EVENT_RETENTION', 7 * 86_400_000, { min: 60_000 });
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -261,45 +250,20 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
-  if (raw.startsWith('sqlite:')) {
-    let path = raw.slice('sqlite:'.length);
-    if (path.startsWith('//')) path = path.slice(2);
-    if (path === '') {
-      problems.push('DATABASE_URL: sqlite: needs a file path, for example sqlite:./data/tinyforge.db');
-      return { kind: 'sqlite', path: './data/tinyforge.db' };
-    }
-    return { kind: 'sqlite', path };
+/**
+ * API_TOKEN as given, not trimmed: a token with a space, a control character or anything but
+ * printable ASCII can never arrive whole in an `Authorization: Bearer` header, so the API would be
+ * locked for good. Empty (or unset) means open. The message never shows the token.
+ */
+function parseApiToken(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined || raw === '') return '';
+  const bad = /[^\x21-\x7e]/.exec(raw);
+  if (bad) {
+    const what = /\s/.test(bad[0]) ? (raw.trim() === '' ? 'is only whitespace' : raw.trim() !== raw ? 'has leading or trailing whitespace' : 'holds whitespace') : /[\x00-\x1f\x7f]/.test(bad[0]) ? 'holds a control character' : 'holds a character outside printable ASCII';
+    problems.push(`API_TOKEN: ${what} (at character ${bad.index + 1} of ${raw.length}); a bearer token is printable ASCII without spaces, and this one could never authenticate`);
+    return '';
   }
-  const fallback: DatabaseConfig = { kind: 'sqlite', path: './data/tinyforge.db' };
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    problems.push(`DATABASE_URL: "${redactSecrets(raw)}" is not a URL (expected sqlite:PATH or mysql://user:pass@host:3306/db)`);
-    return fallback;
-  }
-  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    problems.push(`DATABASE_URL: unsupported scheme "${url.protocol.replace(/:$/, '')}" (expected sqlite: or mysql://)`);
-    return fallback;
-  }
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (database === '') problems.push('DATABASE_URL: names no database (mysql://user:pass@host:3306/DATABASE)');
-  if (url.hostname === '') problems.push('DATABASE_URL: names no host');
-  const port = url.port === '' ? 3306 : Number(url.port);
-  const params: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => {
-    params[k] = v;
-  });
-  return {
-    kind: 'mysql',
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database,
-    params,
-  };
+  return raw;
 }
 
 function parseDockerHost(raw: string, problems: string[]): DockerConfig {
@@ -321,10 +285,7 @@ function parseDockerHost(raw: string, problems: string[]): DockerConfig {
 
 /** A copy of the config that can be logged: no password, no token. */
 export function describeConfig(c: Config): Record<string, unknown> {
-  const db =
-    c.database.kind === 'sqlite'
-      ? `sqlite:${c.database.path}`
-      : `mysql://${c.database.user}${c.database.password ? ':***' : ''}@${c.database.host}:${c.database.port}/${c.database.database}`;
+  const db = describeDatabase(c.database);
   const docker = c.docker.kind === 'unix' ? `unix://${c.docker.socketPath}` : `${c.docker.protocol === 'https' ? 'https' : 'tcp'}://${c.docker.host}:${c.docker.port}`;
   return { ...c, database: db, docker, apiToken: c.apiToken ? '***' : '' };
 }

@@ -15,6 +15,11 @@
  * root@'%' has password ROOT_PASSWORD (TCP); root@localhost also accepts the unix socket.
  * The server's default time zone is UTC (`--default-time-zone=+00:00`, TZ=UTC) unless the
  * `defaultTimeZone` / `systemTimeZone` options say otherwise.
+ *
+ *   const tls = await startMariaDb({ tls: true });   // also offers TLS: a CA and a server certificate
+ *   tls.tls!.ca.certFile                              // (SAN IP:127.0.0.1, DNS:localhost) made by openssl
+ *
+ * Without `tls` the server offers no TLS at all (MariaDB 10.x has none unless given certificates).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -34,6 +39,7 @@ import {
   type SharedServer,
 } from './proc.js';
 import { ServerProcess } from './server-process.js';
+import { makeCa, makeCert, type CertificateAuthority } from './certs.js';
 
 export const ROOT_PASSWORD = 'tf-secret-pw';
 
@@ -75,6 +81,8 @@ export interface MariaDbServer {
   readonly defaultTimeZone: string;
   /** TZ of the mariadbd process, i.e. `@@system_time_zone` (`UTC` unless started with another). */
   readonly systemTimeZone: string;
+  /** With `tls`: the CA and the server's certificate (`--ssl-ca`, `--ssl-cert`, `--ssl-key`). */
+  readonly tls?: MariaDbTls;
   /** mysql://root:<password>@127.0.0.1:<port>/<db> */
   url(database: string): string;
   /** mysql2 connection options (TCP, root, password), optionally for a database. */
@@ -119,6 +127,16 @@ function childEnv(tz = 'UTC'): NodeJS.ProcessEnv {
 
 let dbCounter = 0;
 
+export interface MariaDbTls {
+  /** The directory holding the files (inside the server's rootDir). */
+  readonly dir: string;
+  readonly ca: CertificateAuthority;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  /** The server certificate's subjectAltName entries. */
+  readonly san: readonly string[];
+}
+
 class MariaDbInstance implements MariaDbServer {
   readonly user = 'root' as const;
   readonly password = ROOT_PASSWORD;
@@ -135,6 +153,7 @@ class MariaDbInstance implements MariaDbServer {
     private readonly mariadbd: string,
     readonly defaultTimeZone = '+00:00',
     readonly systemTimeZone = 'UTC',
+    readonly tls: MariaDbTls | undefined = undefined,
   ) {
     this.datadir = path.join(rootDir, 'data');
     this.socketPath = path.join(rootDir, 'mysqld.sock');
@@ -227,6 +246,7 @@ class MariaDbInstance implements MariaDbServer {
       '--skip-log-bin',
       '--skip-name-resolve',
       '--performance-schema=OFF',
+      ...(this.tls ? [`--ssl-ca=${this.tls.ca.certFile}`, `--ssl-cert=${this.tls.serverCertFile}`, `--ssl-key=${this.tls.serverKeyFile}`] : []),
     ];
     await this.server.start(
       this.mariadbd,
@@ -272,6 +292,13 @@ export interface StartMariaDbOptions {
    * library, so no time zone tables are needed. Default `UTC`.
    */
   systemTimeZone?: string;
+  /**
+   * Offer TLS: a fresh CA and a server certificate signed by it, made with openssl in the
+   * server's own directory. `san` sets the certificate's subjectAltName (default
+   * `IP:127.0.0.1`, `DNS:localhost`; give another name to make host name checks fail).
+   * Plaintext connections stay allowed.
+   */
+  tls?: boolean | { san?: string[] };
 }
 
 function checkTimeZones(opts: StartMariaDbOptions): { defaultTimeZone: string; systemTimeZone: string } {
@@ -307,7 +334,21 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
   const label = `mariadb[${opts.name ?? `#${++nameCounter}`}]`;
   const rootDir = await makeOwnedTempDir(prefix);
   const port = await freePort();
-  const inst = new MariaDbInstance(label, rootDir, port, mariadbd, defaultTimeZone, systemTimeZone);
+  let tls: MariaDbTls | undefined;
+  if (opts.tls) {
+    const dir = path.join(rootDir, 'tls');
+    const san = (typeof opts.tls === 'object' ? opts.tls.san : undefined) ?? ['IP:127.0.0.1', 'DNS:localhost'];
+    try {
+      await fsp.mkdir(dir);
+      const ca = await makeCa(dir, 'ca');
+      const server = await makeCert(ca, dir, 'server', { san });
+      tls = { dir, ca, serverCertFile: server.certFile, serverKeyFile: server.keyFile, san };
+    } catch (e) {
+      hardCleanupDirSync(rootDir);
+      throw e;
+    }
+  }
+  const inst = new MariaDbInstance(label, rootDir, port, mariadbd, defaultTimeZone, systemTimeZone, tls);
   try {
     await fsp.mkdir(path.join(rootDir, 'tmp'));
     // Root's password is set inside the bootstrap (FLUSH PRIVILEGES loads the grant tables that

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
+import { connect, isIP, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import type { DatabaseConfig } from '../config.js';
+import type { DatabaseConfig, DatabaseTls } from '../config.js';
 import { entitiesFor } from './entities/index.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
@@ -66,8 +67,42 @@ export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning =
       queueLimit: 10_000,
       maxIdle: tuning.poolSize ?? 10,
       idleTimeout: 60_000,
-      ...(db.params.ssl === 'true' || db.params.ssl === '1' ? { ssl: {} } : {}),
+      ...(db.tls.mode === 'DISABLED' ? {} : { ssl: mysqlSsl(db.tls) }),
+      ...(db.tls.mode === 'VERIFY_IDENTITY' && isIP(db.host) !== 0 ? { stream: socketNamingItsAddress } : {}),
     },
+  };
+}
+
+/**
+ * VERIFY_IDENTITY with an IP address for a host: mysql2 sends no TLS server name for an IP, and
+ * Node then checks the certificate against the socket's recorded host, which a socket records
+ * only after a DNS lookup; for an IP it falls back to "localhost". So a certificate for
+ * `DNS:localhost` would pass for 127.0.0.1 and one for `IP:127.0.0.1` would fail. This socket
+ * records its IP address, so the check compares the IP with the certificate's IP entries.
+ * Otherwise what mysql2 does for its own socket: no Nagle delay, keep-alive once connected.
+ */
+function socketNamingItsAddress(opts: { config: { host: string; port: number; enableKeepAlive?: boolean; keepAliveInitialDelay?: number } }): Socket {
+  const { host, port, enableKeepAlive, keepAliveInitialDelay } = opts.config;
+  const socket = connect(port, host);
+  (socket as Socket & { _host?: string })._host = host;
+  if (enableKeepAlive) socket.once('connect', () => socket.setKeepAlive(true, keepAliveInitialDelay));
+  socket.setNoDelay(true);
+  return socket;
+}
+
+/**
+ * mysql2's `ssl` option for a TLS mode (README "Security"). mysql2 (3.x) checks the chain when
+ * `rejectUnauthorized` is true and compares the host name with the certificate only when
+ * `verifyIdentity` is true; it ignores a `checkServerIdentity` of ours. With neither, a server
+ * that offers no TLS fails the handshake ("Server does not support secure connection").
+ */
+export function mysqlSsl(tls: DatabaseTls): { rejectUnauthorized: boolean; verifyIdentity: boolean; ca?: string; cert?: string; key?: string } {
+  const verify = tls.mode === 'VERIFY_CA' || tls.mode === 'VERIFY_IDENTITY';
+  return {
+    rejectUnauthorized: verify,
+    verifyIdentity: tls.mode === 'VERIFY_IDENTITY',
+    ...(verify && tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
   };
 }
 
