@@ -28,7 +28,8 @@ unit: build
 	  'dist/spec/refusals/**/*.spec.js' 'dist/spec/leader/**/*.spec.js' 'dist/spec/store/batch-writer*.spec.js' \
 	  'dist/spec/store/sql*.spec.js' 'dist/spec/config*.spec.js' 'dist/spec/metrics*.spec.js' \
 	  'dist/spec/docker/parsing*.spec.js' 'dist/spec/docker/items*.spec.js' 'dist/spec/docker/events*.spec.js' \
-	  'dist/spec/docker/json-array-stream*.spec.js' 'dist/spec/status/phase*.spec.js'
+	  'dist/spec/docker/json-array-stream*.spec.js' 'dist/spec/status/phase*.spec.js' \
+	  'dist/spec/proxy/**/*.spec.js'
 
 integration: build
 	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js' 'dist/spec/status/**/*.spec.js' 'dist/spec/http/**/*.spec.js' 'dist/spec/docker/**/*.spec.js'

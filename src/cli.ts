@@ -11,6 +11,7 @@ import { errorMessage } from './domain/errors.js';
 import { redactSecrets } from './util/redact.js';
 import { VERSION } from './version.js';
 import { connectErrorMessage } from './app/connect.js';
+import { DOCKER_PROXY_USAGE, dockerProxyCommand } from './proxy/command.js';
 
 const USAGE = `tinyforge-reconciler ${VERSION}: keeps the Tinyforge containers table true to what Docker runs.
 
@@ -22,6 +23,7 @@ Usage:
                                  the database as HOST_NAME's agent would; writes nothing)
   tinyforge-reconciler refusals [--host H] [--reason R] [--workload W] [--json]
                                  containers that get no row, with the reason (all hosts by default)
+${DOCKER_PROXY_USAGE}
   tinyforge-reconciler --help    this text
   tinyforge-reconciler --version the version
 
@@ -42,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = args[0] ?? 'run';
+  // The proxy sidecar needs no service configuration (no database): it starts before loadConfig.
+  if (command === 'docker-proxy') return dockerProxyCommand(args.slice(1));
   if (!['run', 'migrate', 'explain', 'refusals'].includes(command)) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;

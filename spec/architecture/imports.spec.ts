@@ -22,7 +22,7 @@ export const LAYERS: ReadonlyArray<{ name: string; units: readonly string[] }> =
   { name: 'model and basics', units: ['src/domain/', 'src/util/', 'src/version.ts', 'src/database-url.ts', 'src/config.ts', 'src/log.ts'] },
   {
     name: 'parts',
-    units: ['src/queue/', 'src/cache/', 'src/docker/', 'src/store/', 'src/refusals/', 'src/leader/', 'src/status/', 'src/metrics.ts', 'src/health.ts'],
+    units: ['src/queue/', 'src/cache/', 'src/docker/', 'src/store/', 'src/refusals/', 'src/leader/', 'src/status/', 'src/proxy/', 'src/metrics.ts', 'src/health.ts'],
   },
   { name: 'reconcile loop', units: ['src/controller/', 'src/handlers/', 'src/resync/'] },
   { name: 'http', units: ['src/http/'] },
