@@ -14,7 +14,8 @@ describe('config', () => {
     expect(c.httpHost).to.equal('0.0.0.0');
     expect(c.logLevel).to.equal('info');
     expect(c.leaderElection).to.equal(false);
-    expect([c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs]).to.deep.equal([15_000, 10_000, 2_000]);
+    expect([c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs]).to.deep.equal([40_000, 30_000, 10_000]);
+    expect(c.lastSeenMaxAgeMs).to.equal(300_000);
     expect(c.shutdownGracePeriodMs).to.equal(30_000);
   });
 

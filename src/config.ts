@@ -34,6 +34,8 @@ export interface Config {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** `last_seen_at` of a live container's row is refreshed at least this often; 0 = every pass. */
+  lastSeenMaxAgeMs: number;
   shutdownGracePeriodMs: number;
   /** Rows per multi-row statement. */
   writeBatchSize: number;
@@ -46,6 +48,10 @@ export interface Config {
   apiToken: string;
   /** How long container state transitions are kept. */
   eventRetentionMs: number;
+  /** Largest Docker list entry, event line or inspect answer read (src/docker/docker.client.ts). */
+  dockerMaxEntryBytes: number;
+  /** Deadline of one whole container list, distinct from the per-request idle timeout. */
+  dockerListTimeoutMs: number;
 }
 
 /** One environment variable the service reads: the single list for --help, README and the chart test. */
@@ -58,6 +64,8 @@ export interface EnvVarSpec {
 export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'DATABASE_URL', default: 'sqlite:./data/tinyforge.db', description: 'embedded SQLite file, or mysql://user:pass@host:3306/db for MySQL/MariaDB (options: ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY, ssl-ca, ssl-cert, ssl-key; several hosts as h1:3306,h2:3306)' },
   { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', description: 'Docker Engine API: unix:///path or tcp://host:port (for example a read-only socket proxy)' },
+  { name: 'DOCKER_MAX_ENTRY_BYTES', default: '1Mi', description: 'largest container list entry, event line or inspect answer read (64Ki-256Mi; bytes, or with Ki/Mi); larger ones are skipped unread, counted and logged once per container' },
+  { name: 'DOCKER_LIST_TIMEOUT', default: '60s', description: 'deadline of one whole container list (at least 1s); a list past it is cut and the pass fails without sweeping' },
   { name: 'HOST_NAME', default: 'local', description: 'the `host` column this agent owns' },
   { name: 'RECONCILE_INTERVAL', default: '30s', description: 'resync period (500ms, 30s, 2m or plain seconds); <= 0 means 30s, above 5m is clamped to 5m' },
   { name: 'WORKERS', default: '4', description: 'concurrent queue workers (1-256)' },
@@ -66,9 +74,10 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent; JSON logs on stdout' },
   { name: 'HEALTHZ_MAX_PASS_AGE', default: '3 intervals, at least 60s', description: '/healthz fails when the last successful pass is older than this' },
   { name: 'LEADER_ELECTION', default: 'auto', description: 'true, false or auto (on for MySQL, off for SQLite): one writer per HOST_NAME through the leases table' },
-  { name: 'LEASE_DURATION', default: '15s', description: 'how long a lease is valid without renewal' },
-  { name: 'RENEW_DEADLINE', default: '10s', description: 'the holder stops writing when it could not renew for this long (must be < LEASE_DURATION)' },
-  { name: 'RETRY_PERIOD', default: '2s', description: 'how often candidates try to acquire and holders renew (must be < RENEW_DEADLINE)' },
+  { name: 'LEASE_DURATION', default: '40s', description: "how long a lease is valid without renewal (a node lease's cadence: one renewal per RETRY_PERIOD per host)" },
+  { name: 'RENEW_DEADLINE', default: '30s', description: 'the holder stops writing when it could not renew for this long (must be < LEASE_DURATION)' },
+  { name: 'RETRY_PERIOD', default: '10s', description: 'how often candidates try to acquire and holders renew (must be < RENEW_DEADLINE)' },
+  { name: 'LAST_SEEN_MAX_AGE', default: '5m', description: "a live container's row gets its last_seen_at refreshed at least this often (spread over passes); 0 refreshes every row at every pass" },
   { name: 'SHUTDOWN_GRACE_PERIOD', default: '30s', description: 'SIGTERM drains work and exits within this; a second signal exits at once' },
   { name: 'WRITE_BATCH_SIZE', default: '500', description: 'rows per multi-row write statement (1-5000)' },
   { name: 'RETRY_MAX_DELAY', default: '60s', description: 'cap of the per-key exponential retry backoff (starts at 5ms)' },
@@ -209,9 +218,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (database.kind === 'sqlite') leaderElection = false;
 
-  const leaseDurationMs = duration('LEASE_DURATION', 15_000, { min: 1000 });
-  const renewDeadlineMs = duration('RENEW_DEADLINE', 10_000, { min: 500 });
-  const retryPeriodMs = duration('RETRY_PERIOD', 2_000, { min: 100 });
+  const leaseDurationMs = duration('LEASE_DURATION', 40_000, { min: 1000 });
+  const renewDeadlineMs = duration('RENEW_DEADLINE', 30_000, { min: 500 });
+  const retryPeriodMs = duration('RETRY_PERIOD', 10_000, { min: 100 });
+  let lastSeenMaxAgeMs = duration('LAST_SEEN_MAX_AGE', 5 * 60_000, { allowNonPositive: true });
+  if (lastSeenMaxAgeMs < 0) {
+    problems.push(`LAST_SEEN_MAX_AGE: must be 0 (every pass) or positive, got "${get('LAST_SEEN_MAX_AGE')}"`);
+    lastSeenMaxAgeMs = 5 * 60_000;
+  }
   if (renewDeadlineMs >= leaseDurationMs) problems.push(`RENEW_DEADLINE: must be shorter than LEASE_DURATION (${renewDeadlineMs}ms >= ${leaseDurationMs}ms)`);
   if (retryPeriodMs >= renewDeadlineMs) problems.push(`RETRY_PERIOD: must be shorter than RENEW_DEADLINE (${retryPeriodMs}ms >= ${renewDeadlineMs}ms)`);
 
@@ -223,6 +237,13 @@ export function loadConfig(env: Env = process.env): Config {
   const dbConnectTimeoutMs = duration('DB_CONNECT_TIMEOUT', 10_000, { min: 100 });
   const apiToken = parseApiToken(env.API_TOKEN, problems);
   const eventRetentionMs = duration('EVENT_RETENTION', 7 * 86_400_000, { min: 60_000 });
+  const rawEntryBytes = get('DOCKER_MAX_ENTRY_BYTES');
+  let dockerMaxEntryBytes = rawEntryBytes === undefined ? 1 << 20 : parseByteSize(rawEntryBytes);
+  if (dockerMaxEntryBytes === undefined || dockerMaxEntryBytes < 64 << 10 || dockerMaxEntryBytes > 256 << 20) {
+    problems.push(`DOCKER_MAX_ENTRY_BYTES: expected a size from 64Ki to 256Mi (bytes, or with Ki, KiB, Mi, MiB), got "${rawEntryBytes}"`);
+    dockerMaxEntryBytes = 1 << 20;
+  }
+  const dockerListTimeoutMs = duration('DOCKER_LIST_TIMEOUT', 60_000, { min: 1000 });
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -239,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
+    lastSeenMaxAgeMs,
     shutdownGracePeriodMs,
     writeBatchSize,
     retryMaxDelayMs,
@@ -247,7 +269,16 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs,
     apiToken,
     eventRetentionMs,
+    dockerMaxEntryBytes,
+    dockerListTimeoutMs,
   };
+}
+
+/** A byte size: `1048576`, `512Ki`, `512KiB`, `1Mi` or `1MiB` (powers of 1024); undefined when it is none. */
+export function parseByteSize(raw: string): number | undefined {
+  const m = /^(\d+)\s*(?:(Ki|Mi)B?)?$/.exec(raw.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] === 'Ki' ? 1024 : m[2] === 'Mi' ? 1 << 20 : 1);
 }
 
 /**

@@ -59,6 +59,10 @@ export class App {
   readonly docker: DockerClient;
   /** The database's clock as seen from here: every time the service writes comes from it. */
   readonly clock = new DatabaseClock();
+  /** This instance's identity: its leader-election holder and the `agent` of its heartbeat. */
+  readonly identity = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** When this instance started (local clock; the heartbeat converts it to the database's). */
+  private readonly startedAt = Date.now();
   private readonly queueMetrics: QueueMetrics;
   private readonly terms = new LeadershipTerms();
   private readonly abort = new AbortController();
@@ -88,7 +92,17 @@ export class App {
       unfinishedWorkSeconds: () => this.pipeline?.queue.unfinishedWorkSeconds() ?? 0,
       longestRunningProcessorSeconds: () => this.pipeline?.queue.longestRunningProcessorSeconds() ?? 0,
     });
-    this.docker = opts.docker ?? new DockerClient(config.docker, { eventStreamIdleTimeoutMs: opts.eventStreamIdleTimeoutMs });
+    // Shutdown (`this.abort`) aborts every Docker call in flight: a daemon that drips bytes never holds up stop().
+    this.docker =
+      opts.docker ??
+      new DockerClient(config.docker, {
+        eventStreamIdleTimeoutMs: opts.eventStreamIdleTimeoutMs,
+        maxEntryBytes: config.dockerMaxEntryBytes,
+        listTimeoutMs: config.dockerListTimeoutMs,
+        signal: this.abort.signal,
+        metrics: this.metrics,
+        log: this.log.child({ component: 'docker' }),
+      });
   }
 
   async start(): Promise<void> {
@@ -125,7 +139,7 @@ export class App {
       new LeaseRepository(db),
       {
         leaseName: `tinyforge-reconciler/${this.config.hostName}`,
-        identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        identity: this.identity,
         leaseDurationMs: this.config.leaseDurationMs,
         renewDeadlineMs: this.config.renewDeadlineMs,
         retryPeriodMs: this.config.retryPeriodMs,
@@ -157,6 +171,7 @@ export class App {
     const extra = this.opts.changes ?? noopChangeSink;
     return Pipeline.start({
       config: this.config,
+      agent: { identity: this.identity, startedAt: this.startedAt + this.clock.offset() },
       db,
       docker: this.docker,
       metrics: this.metrics,

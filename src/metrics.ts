@@ -2,12 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { DISPATCH_KINDS, PHASES, UNMATCHED_REASONS } from './domain/types.js';
 import type { QueueMetrics } from './queue/workqueue.js';
 import { EVENT_ACTION_LABELS } from './docker/events.js';
+import { OVERSIZED_SOURCES } from './docker/oversized.js';
 
 export const UPSERT_RESULTS = ['created', 'updated', 'unchanged', 'error'] as const;
 export type UpsertResult = (typeof UPSERT_RESULTS)[number];
 export const TICK_RESULTS = ['success', 'error'] as const;
-/** Write statements by kind: the batch writer's upserts and missing marks, the pass's sweep and touch. */
-export const WRITE_STATEMENT_KINDS = ['upsert', 'mark_missing', 'sweep', 'touch'] as const;
+/** Write statements by kind: the batch writer's upserts and missing marks, the pass's sweep, `last_seen_at` refresh and heartbeat. */
+export const WRITE_STATEMENT_KINDS = ['upsert', 'mark_missing', 'sweep', 'touch', 'heartbeat'] as const;
+/** Why a pass read the host's rows in full. */
+export const SNAPSHOT_READ_REASONS = ['start', 'changed'] as const;
 export type WriteStatementKind = (typeof WRITE_STATEMENT_KINDS)[number];
 export const RECONCILE_ERROR_REASONS = ['docker', 'database', 'panic', 'not_leader', 'other'] as const;
 export type ReconcileErrorReason = (typeof RECONCILE_ERROR_REASONS)[number];
@@ -43,12 +46,15 @@ export class Metrics {
   readonly watchRestarts: Counter;
   readonly watchReconnectAttempts: Counter;
   readonly eventParseErrors: Counter;
+  readonly dockerOversizedEntries: Counter<'source'>;
   readonly leader: Gauge;
   readonly reconcileErrors: Counter<'reason'>;
   readonly handlerPanics: Counter;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly workloads: Gauge<'phase'>;
   readonly writeStatements: Counter<'kind'>;
+  readonly snapshotReads: Counter<'reason'>;
+  readonly lastSeenRefreshed: Counter;
   readonly refused: Gauge<'reason'>;
   readonly clockSkew: Gauge;
 
@@ -85,6 +91,8 @@ export class Metrics {
     this.watchRestarts = new Counter({ name: 'tinyforge_reconciler_docker_watch_restarts_total', help: 'Docker event streams that ended and were opened again: one per reopened stream, however many attempts the reconnect took.', registers: r });
     this.watchReconnectAttempts = new Counter({ name: 'tinyforge_reconciler_docker_watch_reconnect_attempts_total', help: 'Attempts to open the Docker event stream again after it ended or could not be opened, successful or not.', registers: r });
     this.eventParseErrors = new Counter({ name: 'tinyforge_reconciler_docker_event_parse_errors_total', help: 'Malformed lines on the Docker event stream (skipped).', registers: r });
+    this.dockerOversizedEntries = new Counter({ name: 'tinyforge_reconciler_docker_oversized_entries_total', help: 'Docker list entries, event lines and inspect answers larger than DOCKER_MAX_ENTRY_BYTES, skipped unread, by source.', labelNames: ['source'], registers: r });
+    for (const source of OVERSIZED_SOURCES) this.dockerOversizedEntries.inc({ source }, 0);
     this.leader = new Gauge({ name: 'tinyforge_reconciler_leader', help: '1 when this replica may write (holds the lease, or election is off).', registers: r });
     this.reconcileErrors = new Counter({ name: 'tinyforge_reconciler_reconcile_errors_total', help: 'Keys whose reconcile failed and was retried, by cause.', labelNames: ['reason'], registers: r });
     for (const reason of RECONCILE_ERROR_REASONS) this.reconcileErrors.inc({ reason }, 0);
@@ -95,6 +103,14 @@ export class Metrics {
     for (const phase of PHASES) this.workloads.set({ phase }, 0);
     this.writeStatements = new Counter({ name: 'tinyforge_reconciler_write_statements_total', help: 'Write statements sent to the database, by kind.', labelNames: ['kind'], registers: r });
     for (const kind of WRITE_STATEMENT_KINDS) this.writeStatements.inc({ kind }, 0);
+    this.snapshotReads = new Counter({
+      name: 'tinyforge_reconciler_host_snapshot_reads_total',
+      help: "Full reads of the host's rows by a pass, by reason: start (first pass) or changed (the database's checksum of the host's rows differed from the service's, so another program changed them).",
+      labelNames: ['reason'],
+      registers: r,
+    });
+    for (const reason of SNAPSHOT_READ_REASONS) this.snapshotReads.inc({ reason }, 0);
+    this.lastSeenRefreshed = new Counter({ name: 'tinyforge_reconciler_last_seen_refreshed_rows_total', help: 'Rows whose last_seen_at a pass refreshed because their refresh was due (rows the service writes get it anyway).', registers: r });
 
     this.queueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'], registers: r });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers: r });

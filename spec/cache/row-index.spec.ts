@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { RowIndex, type RowIndexOptions } from '../../src/cache/row-index.js';
+import { observedRowChecksum } from '../../src/store/containers.repository.js';
 import { cid, FakeTable, HOST, row } from '../support/fakes.js';
 
 const A = cid('a');
@@ -147,6 +148,93 @@ describe('RowIndex', () => {
       idx.release('wl-1:web', A);
       expect(idx.claimedBy('wl-1:web')).to.equal(undefined);
       expect(idx.claim('wl-1:web', B)).to.equal(true);
+    });
+  });
+
+  describe('the host view and its checksum', () => {
+    /** A seeded generator (mulberry32): the same operations on every run. */
+    function rng(seed: number) {
+      return () => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    }
+
+    it('after any sequence of reads, writes, marks and re-reads, the checksum equals what the database computes for the same rows', async () => {
+      for (let seed = 1; seed <= 30; seed++) {
+        const rand = rng(seed);
+        const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+        const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
+        const containers = ['', cid('p'), cid('q'), cid('s'), cid('t')];
+        const hosts = [HOST, HOST, '', 'node-b'];
+        const db = new FakeTable();
+        const idx = new RowIndex(db, { host: HOST, lingerMs: 0 });
+        idx.replace(await db.listForHost(HOST));
+        for (let step = 0; step < 60; step++) {
+          const op = rand();
+          const r = row(pick(ids), pick(containers), { host: pick(hosts), state: pick(['running', 'stopped', 'missing'] as const), port: Math.floor(rand() * 3) });
+          if (op < 0.35) {
+            // The service writes a row (the database follows, host guard and all).
+            await db.upsert([r]);
+            idx.put((await db.findByContainerOrRowIds([], [r.id]))[0]!);
+          } else if (op < 0.55) {
+            // Another program writes; the index learns it through a lookup.
+            db.rows.set(r.id, r);
+            await idx.prefetch([r.containerId].filter((c) => c !== ''), [r.id]);
+            await (idx as unknown as { refetch(c: string[], r: string[]): Promise<void> }).refetch([r.containerId].filter((c) => c !== ''), [r.id]);
+          } else if (op < 0.7) {
+            const c = pick(containers.slice(1));
+            await db.markMissingByContainerIds(HOST, [c]);
+            idx.markMissing(c, HOST);
+          } else if (op < 0.8) {
+            idx.forgetOutsideView();
+          } else if (op < 0.9) {
+            // A row deleted by another program, then looked up by its container.
+            const victim = pick(ids);
+            const had = db.rows.get(victim);
+            db.rows.delete(victim);
+            if (had && had.containerId !== '') await (idx as unknown as { refetch(c: string[], r: string[]): Promise<void> }).refetch([had.containerId], [victim]);
+            else await (idx as unknown as { refetch(c: string[], r: string[]): Promise<void> }).refetch([], [victim]);
+          } else {
+            idx.replace(await db.listForHost(HOST));
+          }
+          const inView = [...db.rows.values()].filter((x) => x.host === HOST || (x.host === '' && x.containerId !== ''));
+          // The index may know less than the database (rows nobody read yet), never something else.
+          const known = inView.filter((x) => idx.getRow(x.id) !== undefined);
+          const expected = { count: 0, sum: 0, xor: 0 };
+          for (const x of known) {
+            const crc = observedRowChecksum(x);
+            expected.count++;
+            expected.sum += crc;
+            expected.xor = (expected.xor ^ crc) >>> 0;
+          }
+          expect(idx.viewChecksum(), `seed ${seed} step ${step}`).to.deep.equal(expected);
+          for (const { row: v } of idx.viewRows()) expect(db.rows.get(v.id), `seed ${seed} step ${step}: ${v.id} as the database has it`).to.deep.equal(v);
+        }
+        // After a full read, the index and the database agree exactly.
+        idx.replace(await db.listForHost(HOST));
+        expect(idx.viewChecksum()).to.deep.equal(await db.hostChecksum(HOST));
+      }
+    });
+
+    it('put records last_seen_at as the database clock (a write) or as read; touched moves it; seq grows with every record', () => {
+      let now = 5_000;
+      const idx = new RowIndex(table, { host: HOST, dbNow: () => now });
+      idx.replace([{ ...row('wl-1:web', A), lastSeenAt: 1_000 }, { ...row('other', B, { host: 'node-b' }), lastSeenAt: 2_000 }]);
+      expect(idx.lastSeenOf('wl-1:web')).to.equal(1_000);
+      expect(idx.lastSeenOf('other'), 'not in the view').to.equal(undefined);
+      const s0 = idx.seq();
+      idx.put(row('wl-1:db', B, { role: 'db' }));
+      expect(idx.lastSeenOf('wl-1:db')).to.equal(5_000);
+      expect(idx.seq()).to.equal(s0 + 1);
+      now = 9_000;
+      idx.touched(['wl-1:web', 'nope'], now);
+      expect(idx.lastSeenOf('wl-1:web')).to.equal(9_000);
+      expect([...idx.viewRows()].map((v) => v.row.id).sort()).to.deep.equal(['wl-1:db', 'wl-1:web']);
+      expect(idx.isLoaded()).to.equal(true);
+      expect(new RowIndex(table).isLoaded()).to.equal(false);
     });
   });
 

@@ -8,7 +8,8 @@ import type { ContainerItem, ObservedRow } from '../../src/domain/types.js';
 import { ContainerHandler } from '../../src/handlers/container.handler.js';
 import { RefusalRegistry } from '../../src/refusals/refusal-registry.js';
 import type { PassReport } from '../../src/domain/pass.js';
-import { Resync } from '../../src/resync/resync.js';
+import { lastSeenDue, Resync } from '../../src/resync/resync.js';
+import type { StoredRow } from '../../src/store/containers.repository.js';
 import type { Clock } from '../../src/util/clock-source.js';
 import { BatchWriter } from '../../src/store/batch-writer.js';
 import { DatabaseClock } from '../../src/util/clock.js';
@@ -20,7 +21,7 @@ const DERIVED = `wl-1:web@${HOST}`;
 /** The table, plus rows a store might hand back although they are not this host's (to prove the pass filters). */
 class SnapshotTable extends FakeTable {
   extra: ObservedRow[] = [];
-  override async listForHost(host: string): Promise<ObservedRow[]> {
+  override async listForHost(host: string): Promise<StoredRow[]> {
     return [...(await super.listForHost(host)), ...this.extra.map((r) => ({ ...r }))];
   }
 }
@@ -45,6 +46,7 @@ interface Setup {
   /** Rows the store hands back on top of this host's (another host's, for example). */
   extraSnapshot?: ObservedRow[];
   localClock?: Clock;
+  lastSeenMaxAgeMs?: number;
 }
 
 /** A pass over the real caches, handler and refusal registry; Docker, the table and the worker loop faked. */
@@ -55,7 +57,8 @@ function setup(s: Setup = {}) {
   const observed = new ObservedCache();
   const { loader } = desiredLoader();
   const desired = new DesiredStateCache(loader);
-  const rows = new RowIndex(table, { lingerMs: 0 });
+  const clock = new DatabaseClock(() => Date.now());
+  const rows = new RowIndex(table, { lingerMs: 0, host: HOST, dbNow: () => clock.now() });
   const writer = new BatchWriter(table, HOST, { lingerMs: 0 });
   const sink = recordingRefusalSink();
   const refusals = new RefusalRegistry(sink, {}, { flushDelayMs: 0 });
@@ -66,7 +69,6 @@ function setup(s: Setup = {}) {
   const handler = new ContainerHandler({ host: HOST, docker, observed, desired, rows, writer, retire: (h, seen) => table.markMissingIfBound(h, seen), refusals, metrics, log, changes: changeSink });
   const controller = new FakeController();
   const observer = { started: [] as number[], finished: [] as PassReport[] };
-  const clock = new DatabaseClock(() => Date.now());
   const resync = new Resync({
     host: HOST,
     docker,
@@ -83,6 +85,7 @@ function setup(s: Setup = {}) {
     clock,
     changes: changeSink,
     ...(s.localClock ? { localClock: s.localClock } : {}),
+    ...(s.lastSeenMaxAgeMs !== undefined ? { lastSeenMaxAgeMs: s.lastSeenMaxAgeMs } : {}),
   });
   /** The (row ID, container ID) pairs each sweep handed the store. */
   const sweeps = () => table.callsOf('markMissingIfBound').map(([host, seen]) => (expect(host).to.equal(HOST), seen));
@@ -195,7 +198,7 @@ describe('Resync', () => {
       t.docker.failNextList(new Error('connection refused'));
       const report = await t.resync.runPass();
       expect(report).to.include({ ok: false, listed: 0, swept: 0, error: 'docker: connection refused' });
-      expect(t.table.callsOf('touchLastSeen')).to.deep.equal([]);
+      expect(t.table.callsOf('touchSeen')).to.deep.equal([]);
       expect(t.metrics.get('ticks{result=error}')).to.equal(1);
       expect(t.metrics.get('ticks{result=success}')).to.equal(0);
       expect(t.log.lines.map((l) => [l.level, l.obj.source])).to.deep.equal([['warn', 'docker']]);
@@ -288,14 +291,15 @@ describe('Resync', () => {
   });
 
   describe('a pass', () => {
-    it('calibrates the database clock, refreshes last_seen_at once, reports to the observer and the metrics', async () => {
+    it('calibrates the database clock, refreshes last_seen_at of a row never seen, reports to the observer and the metrics', async () => {
       const t = setup({ docker: [container(A)], rows: [row(DERIVED, A)] });
       t.table.dbNow = Date.now() + 2_500;
       const report = await t.resync.runPass();
       expect(t.clock.offset()).to.equal(2_500);
       expect(t.metrics.gauges.get('clock_skew')).to.equal(2.5);
-      expect(t.table.callsOf('touchLastSeen')).to.deep.equal([[HOST]]);
+      expect(t.table.callsOf('touchSeen')).to.deep.equal([[HOST, [{ id: DERIVED, containerId: A }]]]);
       expect(t.metrics.get('write_statements{kind=touch}')).to.equal(1);
+      expect(t.metrics.get('last_seen_refreshed')).to.equal(1);
       expect(report).to.include({ ok: true, listed: 1, errors: 0, swept: 0 });
       expect(t.observer.started).to.deep.equal([1_000_000]);
       expect(t.observer.finished).to.deep.equal([report]);
@@ -305,11 +309,11 @@ describe('Resync', () => {
     });
 
     it('keys that failed in the workers fail the pass (it still sweeps and refreshes)', async () => {
-      const t = setup({ docker: [container(A)], rows: [row('r1', X)] });
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A), row('r1', X)] });
       t.controller.errors = 2;
       const report = await t.resync.runPass();
       expect(report).to.include({ ok: false, errors: 2, swept: 1, error: '2 keys failed and were requeued' });
-      expect(t.table.callsOf('touchLastSeen')).to.have.length(1);
+      expect(t.table.callsOf('touchSeen')).to.have.length(1);
       expect(t.metrics.get('ticks{result=error}')).to.equal(1);
     });
 
@@ -363,6 +367,152 @@ describe('Resync', () => {
       expect(timers).to.deep.equal([1234]);
       expect(t.observer.started, 'durations and times from the injected clock').to.deep.equal([0]);
       clock = sinon.useFakeTimers();
+    });
+  });
+
+  describe('steady state costs O(changes), not O(containers)', () => {
+    /** The fake database's clock follows the (fake) local one. */
+    const sync = (t: ReturnType<typeof setup>) => {
+      t.table.dbNow = Date.now();
+    };
+    const pass = async (t: ReturnType<typeof setup>) => {
+      sync(t);
+      return t.resync.runPass();
+    };
+
+    it('a steady pass sends a constant number of statements: the clock, the checksum of the host view, the heartbeat', async () => {
+      const t = setup({ docker: [container(A), container(B, { role: 'db' })], rows: [row(DERIVED, A), row(`wl-1:db@${HOST}`, B, { role: 'db' })], lastSeenMaxAgeMs: 7 * 86_400_000 });
+      await pass(t);
+      expect(t.table.callsOf('listForHost'), 'the first pass reads the host view').to.have.length(1);
+      for (let i = 0; i < 3; i++) {
+        t.table.calls.length = 0;
+        await clock.tickAsync(30_000);
+        expect(await pass(t)).to.include({ ok: true, listed: 2, boundRows: 2, refreshed: 0 });
+        expect(t.table.calls.map((c) => c.op)).to.deep.equal(['now', 'hostChecksum', 'heartbeat']);
+      }
+      expect(t.metrics.get('snapshot_reads{reason=start}')).to.equal(1);
+      expect(t.metrics.get('snapshot_reads{reason=changed}')).to.equal(0);
+    });
+
+    it('a row another program changed makes the next pass read the host view in full and act on it', async () => {
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A)] });
+      await pass(t);
+      // The deployer binds a row of this host to a container that is already gone.
+      t.table.rows.set('dep', row('dep', Y));
+      t.table.calls.length = 0;
+      const report = await pass(t);
+      expect(t.table.calls.map((c) => c.op).slice(0, 3)).to.deep.equal(['now', 'hostChecksum', 'listForHost']);
+      expect(t.metrics.get('snapshot_reads{reason=changed}')).to.equal(1);
+      expect(report.swept).to.equal(1);
+      expect(t.sweeps()).to.deep.equal([[{ id: 'dep', containerId: Y }]]);
+      t.table.calls.length = 0;
+      await pass(t);
+      expect(t.table.callsOf('listForHost'), 'agreed again: no read').to.deep.equal([]);
+    });
+
+    it('the index is kept across passes, but what it knew outside the host view is forgotten at each pass', async () => {
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A), row('theirs', X, { host: 'node-b' })] });
+      await pass(t);
+      await t.rows.prefetch([X], []);
+      expect(t.rows.getRow('theirs')?.host).to.equal('node-b');
+      await pass(t);
+      expect(t.rows.getRow('theirs'), 'another host\'s row is read again when needed').to.equal(undefined);
+      expect(t.rows.getRow(DERIVED)?.containerId).to.equal(A);
+    });
+
+    it('a row recorded after the list began is not swept in that pass, only in the next one if its container is still gone', async () => {
+      const t = setup();
+      await pass(t);
+      t.docker.onNextList(() => {
+        // A worker binds a row to a container created (and removed) while Docker listed.
+        t.table.rows.set('late', row('late', Y));
+        t.rows.put(row('late', Y));
+      });
+      expect((await pass(t)).swept).to.equal(0);
+      expect(t.sweeps()).to.deep.equal([]);
+      expect((await pass(t)).swept).to.equal(1);
+      expect(t.sweeps()).to.deep.equal([[{ id: 'late', containerId: Y }]]);
+    });
+
+    it('refreshes last_seen_at spread over passes: each row once per max age, never older than max age + one interval, no burst', async () => {
+      const N = 200;
+      const maxAge = 300_000;
+      const interval = 30_000;
+      const docker = Array.from({ length: N }, (_, i) => container(cid(`k${i}`), { role: `r${i}` }));
+      const rows = docker.map((c, i) => row(`wl-1:r${i}@${HOST}`, c.id, { role: `r${i}` }));
+      const t = setup({ docker, rows, lastSeenMaxAgeMs: maxAge });
+      // A cold start wrote every row at the same instant.
+      for (const r of rows) t.table.lastSeen.set(r.id, Date.now());
+      await pass(t);
+      expect(t.table.callsOf('touchSeen'), 'all fresh: nothing due').to.deep.equal([]);
+      const perPass: number[] = [];
+      for (let p = 0; p < 20; p++) {
+        await clock.tickAsync(interval);
+        const before = t.table.callsOf('touchSeen').length;
+        const report = await pass(t);
+        const touched = t.table.callsOf('touchSeen').slice(before).reduce((n, c) => n + (c[1] as unknown[]).length, 0);
+        expect(report.refreshed).to.equal(touched);
+        perPass.push(touched);
+        for (const r of rows) expect(Date.now() - t.table.lastSeen.get(r.id)!, r.id).to.be.at.most(maxAge + interval);
+      }
+      // 20 passes are two max ages: every row refreshed exactly twice, about N/10 per pass.
+      expect(perPass.reduce((a, b) => a + b, 0)).to.equal(2 * N);
+      expect(Math.max(...perPass), `per pass: ${perPass.join(',')}`).to.be.at.most((2 * N * interval) / maxAge);
+      expect(Math.min(...perPass), `per pass: ${perPass.join(',')}`).to.be.at.least(1);
+    });
+
+    it('LAST_SEEN_MAX_AGE 0 refreshes every live row at every pass (the original behaviour)', async () => {
+      const t = setup({ docker: [container(A), container(B, { role: 'db' })], rows: [row(DERIVED, A), row(`wl-1:db@${HOST}`, B, { role: 'db' }), row('gone', X, { state: 'missing' })], lastSeenMaxAgeMs: 0 });
+      await pass(t);
+      await pass(t);
+      expect(t.table.callsOf('touchSeen').map((c) => (c[1] as Array<{ id: string }>).map((x) => x.id).sort())).to.deep.equal([
+        [DERIVED, `wl-1:db@${HOST}`].sort(),
+        [DERIVED, `wl-1:db@${HOST}`].sort(),
+      ]);
+    });
+
+    it('writes the host heartbeat after every pass: counts after a success, the error after a failure; a failed heartbeat fails nothing', async () => {
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A), row('r1', X)] });
+      await pass(t);
+      expect(t.table.heartbeats).to.deep.equal([{ ok: true, containers: 1, boundRows: 1 }]);
+      t.docker.failNextList(new Error('boom'));
+      await pass(t);
+      expect(t.table.heartbeats[1]).to.deep.equal({ ok: false, error: 'docker: boom', containers: 1, boundRows: 1 });
+      t.table.failNext('heartbeat');
+      expect((await pass(t)).ok).to.equal(true);
+      expect(t.metrics.get('write_statements{kind=heartbeat}')).to.equal(2);
+    });
+
+    it('a database that hashes the rows differently: every pass reads in full (still correct), and it is said once', async () => {
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A)] });
+      const real = t.table.hostChecksum.bind(t.table);
+      t.table.hostChecksum = async (h: string) => ({ ...(await real(h)), sum: 1 });
+      for (let i = 0; i < 5; i++) await pass(t);
+      expect(t.table.callsOf('listForHost')).to.have.length(5);
+      expect(t.log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).to.have.length(1);
+    });
+  });
+
+  describe('lastSeenDue', () => {
+    const M = 300_000;
+    it('is due when never seen, or when the max age is 0', () => {
+      expect(lastSeenDue(null, 5, M, 0)).to.equal(true);
+      expect(lastSeenDue(1000, 1000, 0, 7)).to.equal(true);
+    });
+    it("is due exactly once the row's phase point was crossed since it was seen", () => {
+      const phase = 100_000;
+      expect(lastSeenDue(90_000, 99_999, M, phase)).to.equal(false);
+      expect(lastSeenDue(90_000, 100_000, M, phase)).to.equal(true);
+      expect(lastSeenDue(100_000, 399_999, M, phase)).to.equal(false);
+      expect(lastSeenDue(100_000, 400_000, M, phase)).to.equal(true);
+    });
+    it('is never due for a clock that runs behind the value, and always due a max age later, whatever the phase', () => {
+      for (let seed = 0; seed < 1000; seed++) {
+        const phase = (seed * 2654435761) >>> 0;
+        const seen = 1_700_000_000_000 + seed * 977;
+        expect(lastSeenDue(seen, seen - 1, M, phase)).to.equal(false);
+        expect(lastSeenDue(seen, seen + M, M, phase)).to.equal(true);
+      }
     });
   });
 });

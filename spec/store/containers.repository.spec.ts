@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { ObservedRow } from '../../src/domain/types.js';
-import { ContainersRepository } from '../../src/store/containers.repository.js';
+import { ContainersRepository, observedRowChecksum } from '../../src/store/containers.repository.js';
 import { Database, parseDbTime } from '../../src/store/database.js';
 import { DesiredStateRepository } from '../../src/store/desired-state.repository.js';
 import { sharedMariaDb } from '../support/mariadb.js';
@@ -113,22 +113,58 @@ for (const target of targets) {
       expect((await all()).map((r) => r.state)).to.deep.equal(['missing', 'running']);
     });
 
-    it('touches last_seen_at with the database clock without moving updated_at, and skips missing or unbound rows', async () => {
-      await repo.upsert([row('t1'), row('t2', { state: 'missing' })]);
+    it('touches last_seen_at by compare-and-set with the database clock, without moving updated_at; skips missing, rebound and other hosts\' rows', async () => {
+      await repo.upsert([row('t1'), row('t2', { state: 'missing' }), row('t4'), row('t5', { host: 'h2' }), row('t6')]);
       await db.query("UPDATE `containers` SET `last_seen_at` = '2001-01-01 00:00:00.000'");
-      await db.query("INSERT INTO `containers` (`id`, `container_id`, `host`, `state`) VALUES ('t3', '', 'h1', 'created')");
+      // Another program rebinds t4 after the pass listed it.
+      await db.query("UPDATE `containers` SET `container_id` = 'c-other' WHERE `id` = 't4'");
       const before = await all();
       await sleep(30);
-      const n = await repo.touchLastSeen('h1');
+      const seen = ['t1', 't2', 't4', 't5'].map((id) => ({ id, containerId: `c-${id}` }));
+      const n = await repo.touchSeen('h1', seen);
       const now = await db.now();
       expect(n).to.equal(1);
-      const after = await all();
+      const after = Object.fromEntries((await all()).map((r) => [r.id, r]));
       const t1b = before.find((r) => r.id === 't1')!;
-      const t1a = after.find((r) => r.id === 't1')!;
-      expect(now - parseDbTime(t1a.last_seen_at)!).to.be.within(0, 5_000);
-      expect(parseDbTime(t1a.updated_at), 'seeing again is not a change').to.equal(parseDbTime(t1b.updated_at));
-      expect(after.find((r) => r.id === 't2')!.last_seen_at).to.deep.equal(before.find((r) => r.id === 't2')!.last_seen_at);
-      expect(after.find((r) => r.id === 't3')!.last_seen_at).to.equal(null);
+      expect(now - parseDbTime(after.t1!.last_seen_at)!).to.be.within(0, 5_000);
+      expect(parseDbTime(after.t1!.updated_at), 'seeing again is not a change').to.equal(parseDbTime(t1b.updated_at));
+      for (const id of ['t2', 't4', 't5', 't6']) expect(parseDbTime(after[id]!.last_seen_at), `${id} untouched`).to.equal(Date.parse('2001-01-01T00:00:00Z'));
+      expect(await repo.touchSeen('h1', []), 'nothing to touch: no statement').to.equal(0);
+    });
+
+    it('reads last_seen_at with the host view (null when never set)', async () => {
+      await repo.upsert([row('ls1', { host: 'h7' })]);
+      await db.query("INSERT INTO `containers` (`id`, `container_id`, `host`, `state`) VALUES ('ls2', 'c-ls2', 'h7', 'created')");
+      const got = Object.fromEntries((await repo.listForHost('h7')).map((r) => [r.id, r.lastSeenAt]));
+      expect(Math.abs(got.ls1! - (await db.now()))).to.be.lessThan(5_000);
+      expect(got.ls2).to.equal(null);
+    });
+
+    it("the host view's checksum equals the service's for the same rows, and changes with any observed column (not with last_seen_at)", async () => {
+      const h = 'ck-host';
+      const rows = [row('ck1', { host: h, role: "wéb 🚀 '\\" }), row('ck2', { host: h, state: 'stopped', port: 0 }), row('ck3', { host: '', containerId: 'c-ck3' })];
+      await repo.upsert(rows);
+      // A hostless bound row is part of every host's view, as the deployer leaves it.
+      await db.query("UPDATE `containers` SET `host` = '' WHERE `id` = 'ck3'");
+      const view = await repo.listForHost(h);
+      const ours = { count: 0, sum: 0, xor: 0 };
+      for (const r of view) {
+        const crc = observedRowChecksum(r);
+        ours.count++;
+        ours.sum += crc;
+        ours.xor = (ours.xor ^ crc) >>> 0;
+      }
+      const theirs = await repo.hostChecksum(h);
+      expect(theirs).to.deep.equal(ours);
+      expect(theirs.count).to.be.at.least(3);
+      await db.query("UPDATE `containers` SET `last_seen_at` = '2002-02-02 00:00:00.000' WHERE `id` = 'ck1'");
+      expect(await repo.hostChecksum(h), 'last_seen_at is not part of it').to.deep.equal(theirs);
+      for (const [col, value] of [['image_ref', 'img:2'], ['state', 'running'], ['port', 81], ['role', 'web'], ['container_id', 'c-moved']] as const) {
+        await db.query(`UPDATE \`containers\` SET \`${col}\` = ? WHERE \`id\` = 'ck2'`, [value]);
+        const now = await repo.hostChecksum(h);
+        expect(now, `a change of ${col} shows`).to.not.deep.equal(theirs);
+      }
+      expect((await repo.hostChecksum('nobody-here')).count, 'hostless bound rows only').to.be.at.least(1);
     });
 
     it('moves updated_at when another program changes an observed column', async () => {

@@ -12,8 +12,9 @@ import type { ContainerInspector } from '../../src/handlers/container.handler.js
 import type { Metrics, UpsertResult } from '../../src/metrics.js';
 import { WorkQueue, type WorkQueueOptions } from '../../src/queue/workqueue.js';
 import type { Refusal, RefusalSink } from '../../src/refusals/refusal-registry.js';
-import type { ContainerLister, PassStore, ResyncMetrics } from '../../src/resync/resync.js';
+import type { ContainerLister, PassHeartbeat, PassStore, ResyncMetrics } from '../../src/resync/resync.js';
 import type { RowWriter } from '../../src/store/batch-writer.js';
+import { observedRowChecksum, type StoredRow, type ViewChecksum } from '../../src/store/containers.repository.js';
 
 /** This agent's host in the unit specs (not `local`, so derived row IDs carry `@node-a`). */
 export const HOST = 'node-a';
@@ -80,7 +81,7 @@ export function desiredLoader(workloads: WorkloadRef[] = [{ id: 'wl-1', kind: 'p
   return { state, loader };
 }
 
-type TableOp = 'findByContainerOrRowIds' | 'upsert' | 'markMissingByContainerIds' | 'markMissingIfBound' | 'listForHost' | 'statesOf' | 'touchLastSeen' | 'now';
+type TableOp = 'findByContainerOrRowIds' | 'upsert' | 'markMissingByContainerIds' | 'markMissingIfBound' | 'listForHost' | 'hostChecksum' | 'statesOf' | 'touchSeen' | 'heartbeat' | 'now';
 
 /**
  * The `containers` table in memory, with the statements' semantics: upserts carry the host guard
@@ -90,6 +91,10 @@ type TableOp = 'findByContainerOrRowIds' | 'upsert' | 'markMissingByContainerIds
  */
 export class FakeTable implements RowFinder, RowWriter, PassStore {
   readonly rows = new Map<string, ObservedRow>();
+  /** `last_seen_at` per row ID (the fake database's clock, {@link dbNow}); absent = never set. */
+  readonly lastSeen = new Map<string, number>();
+  /** Every heartbeat written, in order. */
+  readonly heartbeats: PassHeartbeat[] = [];
   readonly calls: Array<{ op: TableOp; args: unknown[] }> = [];
   private readonly failures = new Map<TableOp, unknown>();
   /** Runs inside the next `op` call, before it answers (a concurrent writer). */
@@ -135,6 +140,7 @@ export class FakeTable implements RowFinder, RowWriter, PassStore {
       const cur = this.rows.get(r.id);
       if (cur && cur.host !== '' && cur.host !== r.host) continue;
       this.rows.set(r.id, { ...r });
+      this.lastSeen.set(r.id, this.dbNow);
     }
   }
 
@@ -163,9 +169,26 @@ export class FakeTable implements RowFinder, RowWriter, PassStore {
     return n;
   }
 
-  async listForHost(host: string): Promise<ObservedRow[]> {
+  async listForHost(host: string): Promise<StoredRow[]> {
     this.enter('listForHost', host);
-    return [...this.rows.values()].filter((r) => r.host === host || (r.host === '' && r.containerId !== '')).map((r) => ({ ...r }));
+    return this.view(host).map((r) => ({ ...r, lastSeenAt: this.lastSeen.get(r.id) ?? null }));
+  }
+
+  async hostChecksum(host: string): Promise<ViewChecksum> {
+    this.enter('hostChecksum', host);
+    const sum: ViewChecksum = { count: 0, sum: 0, xor: 0 };
+    for (const r of this.view(host)) {
+      const crc = observedRowChecksum(r);
+      sum.count++;
+      sum.sum += crc;
+      sum.xor = (sum.xor ^ crc) >>> 0;
+    }
+    return sum;
+  }
+
+  /** The host view, as `listForHost` selects it. */
+  private view(host: string): ObservedRow[] {
+    return [...this.rows.values()].filter((r) => r.host === host || (r.host === '' && r.containerId !== ''));
   }
 
   async statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: RowState }>> {
@@ -176,9 +199,22 @@ export class FakeTable implements RowFinder, RowWriter, PassStore {
     });
   }
 
-  async touchLastSeen(host: string): Promise<number> {
-    this.enter('touchLastSeen', host);
-    return [...this.rows.values()].filter((r) => r.host === host).length;
+  async touchSeen(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number> {
+    this.enter('touchSeen', host, seen.map((s) => ({ id: s.id, containerId: s.containerId })));
+    let n = 0;
+    for (const s of seen) {
+      const r = this.rows.get(s.id);
+      if (r && r.containerId === s.containerId && r.host === host && r.state !== 'missing') {
+        this.lastSeen.set(r.id, this.dbNow);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async heartbeat(beat: PassHeartbeat): Promise<void> {
+    this.enter('heartbeat', { ...beat });
+    this.heartbeats.push({ ...beat });
   }
 
   async now(): Promise<number> {
@@ -262,6 +298,8 @@ export function recordingMetrics() {
     clockSkew: { set: (v: number) => void gauges.set('clock_skew', v) },
     writeStatements: { inc: (l: { kind: string }) => add(`write_statements{kind=${l.kind}}`) },
     missingMarks: { inc: (n: number) => add('missing_marks', n) },
+    snapshotReads: { inc: (l: { reason: string }) => add(`snapshot_reads{reason=${l.reason}}`) },
+    lastSeenRefreshed: { inc: (n: number) => add('last_seen_refreshed', n) },
     upsert: (dispatch: string, result: UpsertResult, n = 1) => add(`upserts{dispatch=${dispatch},result=${result}}`, n),
   };
   return m satisfies ControllerMetrics & ResyncMetrics & Pick<Metrics, 'upsert'>;

@@ -23,7 +23,9 @@ import { BatchWriter } from '../store/batch-writer.js';
 import { ContainersRepository } from '../store/containers.repository.js';
 import type { Database } from '../store/database.js';
 import { DesiredStateRepository } from '../store/desired-state.repository.js';
+import { HostsRepository } from '../store/hosts.repository.js';
 import { RefusalsRepository } from '../store/refusals.repository.js';
+import { VERSION } from '../version.js';
 import type { DatabaseClock } from '../util/clock.js';
 
 /**
@@ -35,7 +37,9 @@ const ROW_BINDING_ACTIONS: ReadonlySet<string> = new Set(['create', 'start', 're
 
 /** Everything one pipeline needs, and nothing more. */
 export interface PipelineDeps {
-  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs'>;
+  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs' | 'lastSeenMaxAgeMs'>;
+  /** Who writes the host's heartbeat: the instance identity and its start (database clock, ms). */
+  agent: { identity: string; startedAt: number };
   db: Database;
   docker: DockerClient;
   metrics: Metrics;
@@ -85,7 +89,8 @@ export class Pipeline {
     const repo = new ContainersRepository(db);
     const observed = new ObservedCache();
     const desired = new DesiredStateCache(new DesiredStateRepository(db));
-    const rows = new RowIndex(repo);
+    const rows = new RowIndex(repo, { host: cfg.hostName, dbNow: () => d.clock.now() });
+    const hosts = new HostsRepository(db);
     const writer = new BatchWriter(repo, cfg.hostName, {
       batchSize: cfg.writeBatchSize,
       canWrite: d.canWrite,
@@ -117,10 +122,23 @@ export class Pipeline {
       store: {
         now: () => db.now(),
         listForHost: (h) => repo.listForHost(h),
+        hostChecksum: (h) => repo.hostChecksum(h),
         markMissingIfBound: guarded((h, seen) => repo.markMissingIfBound(h, seen)),
-        touchLastSeen: guarded((h) => repo.touchLastSeen(h)),
+        touchSeen: guarded((h, seen) => repo.touchSeen(h, seen)),
         statesOf: (ids) => repo.statesOf(ids),
+        heartbeat: guarded((b) =>
+          hosts.heartbeat({
+            ...b,
+            host: cfg.hostName,
+            agent: d.agent.identity,
+            version: VERSION,
+            startedAt: d.agent.startedAt,
+            intervalMs: cfg.reconcileIntervalMs,
+            lastSeenMaxAgeMs: cfg.lastSeenMaxAgeMs,
+          }),
+        ),
       },
+      lastSeenMaxAgeMs: cfg.lastSeenMaxAgeMs,
       observed,
       desired,
       rows,

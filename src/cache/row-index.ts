@@ -1,5 +1,6 @@
 import type { RowLookup } from '../domain/decide.js';
 import type { ObservedRow } from '../domain/types.js';
+import { observedRowChecksum, type StoredRow, type ViewChecksum } from '../store/containers.repository.js';
 import { keepAliveClock, type Clock } from '../util/clock-source.js';
 import { numberOption } from '../util/options.js';
 
@@ -7,7 +8,8 @@ import { numberOption } from '../util/options.js';
 const NONE: ObservedRow[] = [];
 
 export interface RowFinder {
-  findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<ObservedRow[]>;
+  /** Rows as stored; `lastSeenAt` (database clock, ms) when the finder reads it. */
+  findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<StoredRow[]>;
 }
 
 export interface RowIndexOptions {
@@ -15,14 +17,37 @@ export interface RowIndexOptions {
   lingerMs?: number;
   /** Timers for the linger; default the system clock. */
   clock?: Clock;
+  /**
+   * This agent's host: the rows of the host view (`host` = this host, or no host and bound to a
+   * container; what `listForHost` reads) are the ones the index keeps across passes and
+   * checksums. Default '' (tests of the lookup logic only).
+   */
+  host?: string;
+  /** The database's clock (ms): `last_seen_at` of a row the service just wrote. Default `Date.now`. */
+  dbNow?: () => number;
+}
+
+/** What the index knows of a row of the host view besides its columns. */
+interface ViewMeta {
+  crc: number;
+  /** `last_seen_at` as last read or written (database clock, ms); null when never seen. */
+  lastSeenAt: number | null;
+  /** The index's write sequence when the row was last recorded. */
+  seq: number;
 }
 
 /**
- * What the controller knows of the `containers` table: the rows of its host (reloaded at every
- * pass) plus rows looked up on demand, keyed by row ID and by Docker ID (several rows can name
- * one container until the pass resolves it), and what is known to be absent. Lookups of unknown
- * keys are coalesced into one statement per burst. Writes in flight claim their row, so two
+ * What the controller knows of the `containers` table: the rows of its host view, kept across
+ * passes and updated in place from what the service writes and reads, plus rows looked up on
+ * demand (forgotten at every pass), keyed by row ID and by Docker ID (several rows can name one
+ * container until the pass resolves it), and what is known to be absent. Lookups of unknown keys
+ * are coalesced into one statement per burst. Writes in flight claim their row, so two
  * containers never bind one row at once.
+ *
+ * The index keeps the count, sum and XOR of the CRC32 of its view rows (the same checksum the
+ * database computes, containers.repository.ts): when the database's checksum of the view equals
+ * it, nobody else changed the host's rows and the pass needs no re-read (docs/architecture.md,
+ * "Steady state costs O(changes)").
  */
 export class RowIndex implements RowLookup {
   private byId = new Map<string, ObservedRow>();
@@ -35,6 +60,13 @@ export class RowIndex implements RowLookup {
 
   private readonly lingerMs: number;
   private readonly clock: Clock;
+  private readonly host: string;
+  private readonly dbNow: () => number;
+  /** Rows of the host view and what is known of them besides their columns. */
+  private meta = new Map<string, ViewMeta>();
+  private view: ViewChecksum = { count: 0, sum: 0, xor: 0 };
+  private seqNo = 0;
+  private loaded = false;
 
   constructor(
     private readonly finder: RowFinder,
@@ -42,22 +74,84 @@ export class RowIndex implements RowLookup {
   ) {
     this.lingerMs = numberOption('lingerMs', opts.lingerMs ?? 1, 0, 1000);
     this.clock = opts.clock ?? keepAliveClock;
+    this.host = opts.host ?? '';
+    this.dbNow = opts.dbNow ?? Date.now;
   }
 
-  /** Replaces everything with a fresh snapshot of the host's rows. */
-  replace(rows: readonly ObservedRow[]): void {
+  /** Replaces everything with a fresh snapshot of the host view (rows with their `lastSeenAt`). */
+  replace(rows: readonly StoredRow[]): void {
     this.byId = new Map();
     this.byContainer = new Map();
     this.absentContainers = new Set();
     this.absentRows = new Set();
-    for (const r of rows) this.put(r);
+    this.meta = new Map();
+    this.view = { count: 0, sum: 0, xor: 0 };
+    for (const r of rows) {
+      const { lastSeenAt, ...row } = r;
+      this.put(row, lastSeenAt ?? null);
+    }
+    this.loaded = true;
   }
 
-  /** Records a row as it now is in the database. */
-  put(row: ObservedRow): void {
+  /** Whether a snapshot was ever loaded (the first pass reads the host's rows in full). */
+  isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /**
+   * At the start of a pass that keeps the index: forgets what it knows outside the host view
+   * (rows of other hosts looked up on demand, keys known to be absent), which others may have
+   * changed since. The view rows stay, as the checksum just proved them current.
+   */
+  forgetOutsideView(): void {
+    for (const [id, r] of this.byId) {
+      if (this.meta.has(id)) continue;
+      this.byId.delete(id);
+      if (r.containerId !== '') this.unlink(r.containerId, id);
+    }
+    this.absentContainers.clear();
+    this.absentRows.clear();
+  }
+
+  /** Count, sum and XOR of the CRC32 of the host view's rows, as the database computes them. */
+  viewChecksum(): ViewChecksum {
+    return { ...this.view };
+  }
+
+  /** The current write sequence: rows recorded later have a higher one. */
+  seq(): number {
+    return this.seqNo;
+  }
+
+  /** Rows of this host's view, each with what is known of it. */
+  *viewRows(): IterableIterator<{ row: ObservedRow; lastSeenAt: number | null; seq: number; crc: number }> {
+    for (const [id, m] of this.meta) {
+      const row = this.byId.get(id);
+      if (row) yield { row, lastSeenAt: m.lastSeenAt, seq: m.seq, crc: m.crc };
+    }
+  }
+
+  /** `last_seen_at` of a view row as the index knows it (null: never seen; undefined: not in the view). */
+  lastSeenOf(id: string): number | null | undefined {
+    return this.meta.get(id)?.lastSeenAt;
+  }
+
+  /** Records that the database set `last_seen_at` of these rows to `at` (database clock, ms). */
+  touched(ids: Iterable<string>, at: number): void {
+    for (const id of ids) {
+      const m = this.meta.get(id);
+      if (m) m.lastSeenAt = at;
+    }
+  }
+
+  /**
+   * Records a row as it now is in the database. `lastSeenAt` as read with it; when omitted the
+   * service just wrote the row, which sets `last_seen_at` to the database's clock.
+   */
+  put(row: ObservedRow, lastSeenAt?: number | null): void {
     const prev = this.byId.get(row.id);
     if (prev && prev.containerId !== '' && prev.containerId !== row.containerId) this.unlink(prev.containerId, row.id);
-    this.byId.set(row.id, row);
+    this.setRow(row, lastSeenAt === undefined ? this.dbNow() : lastSeenAt);
     if (row.containerId !== '') {
       this.link(row.containerId, row.id);
       this.absentContainers.delete(row.containerId);
@@ -67,7 +161,37 @@ export class RowIndex implements RowLookup {
 
   /** Marks the rows of `host` bound to `containerId` as missing, as the database now has them. */
   markMissing(containerId: string, host: string): void {
-    for (const row of this.boundTo(containerId)) if (row.host === host && row.state !== 'missing') this.byId.set(row.id, { ...row, state: 'missing' });
+    for (const row of this.boundTo(containerId)) if (row.host === host && row.state !== 'missing') this.setRow({ ...row, state: 'missing' }, this.meta.get(row.id)?.lastSeenAt ?? null);
+  }
+
+  private inView(row: ObservedRow): boolean {
+    return row.host === this.host || (row.host === '' && row.containerId !== '');
+  }
+
+  /** Every change of `byId` goes through here or {@link dropRow}, which keep the view checksum. */
+  private setRow(row: ObservedRow, lastSeenAt: number | null): void {
+    this.dropMeta(row.id);
+    this.byId.set(row.id, row);
+    if (!this.inView(row)) return;
+    const crc = observedRowChecksum(row);
+    this.meta.set(row.id, { crc, lastSeenAt, seq: ++this.seqNo });
+    this.view.count++;
+    this.view.sum += crc;
+    this.view.xor = (this.view.xor ^ crc) >>> 0;
+  }
+
+  private dropRow(id: string): void {
+    this.dropMeta(id);
+    this.byId.delete(id);
+  }
+
+  private dropMeta(id: string): void {
+    const m = this.meta.get(id);
+    if (!m) return;
+    this.meta.delete(id);
+    this.view.count--;
+    this.view.sum -= m.crc;
+    this.view.xor = (this.view.xor ^ m.crc) >>> 0;
   }
 
   /** Every known row bound to `containerId`. */
@@ -160,19 +284,31 @@ export class RowIndex implements RowLookup {
   /** Reads these keys from the database whether known or not, and records what it found. */
   private async refetch(containerIds: readonly string[], rowIds: readonly string[]): Promise<void> {
     const found = await this.finder.findByContainerOrRowIds(containerIds, rowIds);
-    for (const row of found) this.put(row);
+    for (const r of found) {
+      const { lastSeenAt, ...row } = r;
+      this.put(row, lastSeenAt ?? null);
+    }
     const foundRows = new Set(found.map((r) => r.id));
     for (const x of containerIds) {
       // Rows the index held as bound to x that the database no longer binds to it: forget them
       // (their current content is read when needed).
       for (const r of this.boundTo(x)) {
         if (foundRows.has(r.id)) continue;
-        this.byId.delete(r.id);
+        this.dropRow(r.id);
         this.unlink(x, r.id);
       }
       if (!this.byContainer.has(x)) this.absentContainers.add(x);
     }
-    for (const x of rowIds) if (!this.byId.has(x)) this.absentRows.add(x);
+    for (const x of rowIds) {
+      if (foundRows.has(x)) continue;
+      // Asked for by ID and not found: deleted by another program.
+      const gone = this.byId.get(x);
+      if (gone) {
+        this.dropRow(x);
+        if (gone.containerId !== '') this.unlink(gone.containerId, x);
+      }
+      this.absentRows.add(x);
+    }
   }
 
   private link(containerId: string, rowId: string): void {

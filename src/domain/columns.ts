@@ -15,6 +15,7 @@ export const COLUMN_LENGTHS = {
   workloadStatus: { workloadId: 191, phase: 16 },
   containerEvents: { rowId: 512, workloadId: 191, fromState: 32, toState: 32, reason: 32 },
   containerRefusals: { host: 255, containerId: 128, containerName: 255, dispatch: 16, reason: 32, workloadId: 191, rowId: 512, detail: 1024 },
+  hosts: { host: 255, agent: 255, version: 64, lastError: 512 },
 } as const;
 
 const C = COLUMN_LENGTHS.containers;

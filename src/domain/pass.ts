@@ -8,6 +8,10 @@ export interface PassReport {
   durationMs: number;
   /** Time spent in each phase, ms (desired, snapshot, list, prefetch, reconcile, sweep, touch). */
   phases?: Record<string, number>;
+  /** Rows of the host bound to a listed container after the pass. */
+  boundRows?: number;
+  /** Rows whose `last_seen_at` the pass refreshed. */
+  refreshed?: number;
   error?: string;
 }
 

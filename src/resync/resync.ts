@@ -15,6 +15,7 @@ import type { ObservedCache } from '../cache/observed-cache.js';
 import { keepAliveClock, type Clock } from '../util/clock-source.js';
 import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
+import type { StoredRow, ViewChecksum } from '../store/containers.repository.js';
 
 export interface ContainerLister {
   listManaged(): Promise<ContainerItem[]>;
@@ -23,15 +24,27 @@ export interface ContainerLister {
 export interface PassStore {
   /** The database's clock, ms. */
   now(): Promise<number>;
-  /** The rows of this host, and bound rows without a host. */
-  listForHost(host: string): Promise<ObservedRow[]>;
+  /** The host view: rows of this host, and bound rows without a host, with `last_seen_at`. */
+  listForHost(host: string): Promise<StoredRow[]>;
+  /** The database's checksum of the host view (one row back). */
+  hostChecksum(host: string): Promise<ViewChecksum>;
   /** Compare-and-set: marks missing the rows that still name the container the pass saw in them. */
   markMissingIfBound(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number>;
   /** Current states of these rows (to learn which ones a sweep changed). */
   statesOf(rowIds: readonly string[]): Promise<Array<{ id: string; state: string }>>;
-  touchLastSeen(host: string): Promise<number>;
+  /** Compare-and-set refresh of `last_seen_at` of rows that still name the container listed in them. */
+  touchSeen(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number>;
+  /** The host's heartbeat row, once per pass (success or failure). */
+  heartbeat(beat: PassHeartbeat): Promise<void>;
 }
 
+/** What a pass reports to the `hosts` heartbeat. */
+export interface PassHeartbeat {
+  ok: boolean;
+  error?: string;
+  containers: number;
+  boundRows: number;
+}
 
 /** The metrics a pass feeds (`Metrics` satisfies it). */
 export interface ResyncMetrics {
@@ -39,8 +52,11 @@ export interface ResyncMetrics {
   ticks: { inc(labels: { result: 'success' | 'error' }): void };
   lastSuccessfulTick: { set(seconds: number): void };
   clockSkew: { set(seconds: number): void };
-  writeStatements: { inc(labels: { kind: 'sweep' | 'touch' }): void };
+  writeStatements: { inc(labels: { kind: 'sweep' | 'touch' | 'heartbeat' }): void };
   missingMarks: { inc(n: number): void };
+  /** Full reads of the host's rows, by why: `start` (first pass) or `changed` (the checksum differed). */
+  snapshotReads: { inc(labels: { reason: 'start' | 'changed' }): void };
+  lastSeenRefreshed: { inc(n: number): void };
   upsert(dispatch: string, result: UpsertResult, n?: number): void;
 }
 
@@ -50,7 +66,7 @@ export interface ResyncDeps {
   store: PassStore;
   observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'get' | 'staleVersion'>;
   desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
-  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put'>;
+  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'viewRows' | 'touched'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
   refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
@@ -62,12 +78,38 @@ export interface ResyncDeps {
   /** The local clock: durations, observation times, the wait between passes; default the system clock. */
   localClock?: Clock;
   changes?: ChangeSink;
+  /**
+   * `last_seen_at` of a live container's row is refreshed at least this often (ms), spread over
+   * passes; rows the service writes get it anyway. 0 refreshes every row at every pass.
+   * Default 5 minutes.
+   */
+  lastSeenMaxAgeMs?: number;
+}
+
+/** Default of {@link ResyncDeps.lastSeenMaxAgeMs} (and of `LAST_SEEN_MAX_AGE`). */
+export const DEFAULT_LAST_SEEN_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * Whether a row whose `last_seen_at` is `seen` must be refreshed at `now` (both database clock,
+ * ms): each row has its own phase in the max-age period (from its checksum, so rows spread evenly
+ * whatever their write times) and is refreshed at the first pass after each of its phase points.
+ * A row is thus never older than the max age plus one interval, and a host refreshes about
+ * rows x interval / max age rows per pass, not all of them at once.
+ */
+export function lastSeenDue(seen: number | null, now: number, maxAgeMs: number, phaseSeed: number): boolean {
+  if (seen === null || maxAgeMs <= 0) return true;
+  const phase = phaseSeed % maxAgeMs;
+  return Math.floor((now - phase) / maxAgeMs) > Math.floor((seen - phase) / maxAgeMs);
+}
+
+function sameChecksum(a: ViewChecksum, b: ViewChecksum): boolean {
+  return a.count === b.count && a.sum === b.sum && a.xor === b.xor;
 }
 
 /**
- * The periodic resync, the safety net under the event stream: list everything, enqueue every
- * key, wait until each was reconciled, then sweep rows whose container is gone and refresh
- * `last_seen_at` of the rest in one statement.
+ * The periodic resync, the safety net under the event stream: list everything, reconcile every
+ * key that needs it, then sweep rows whose container is gone and refresh `last_seen_at` of the
+ * rows whose refresh is due (one statement each), then write the host's heartbeat.
  *
  * Sweep invariants (docs/architecture.md): only this host's rows; never rows with an empty
  * `container_id`; a row is marked only if it still names the container the pass saw in it
@@ -82,10 +124,15 @@ export class Resync {
 
   private readonly local: Clock;
   private readonly changes: ChangeSink;
+  private readonly maxAgeMs: number;
+  /** What the last successful pass counted, for the heartbeat of a failed one. */
+  private lastCounts = { containers: 0, boundRows: 0 };
+  private disagreements = 0;
 
   constructor(private readonly d: ResyncDeps) {
     this.local = d.localClock ?? keepAliveClock;
     this.changes = d.changes ?? noopChangeSink;
+    this.maxAgeMs = d.lastSeenMaxAgeMs ?? DEFAULT_LAST_SEEN_MAX_AGE_MS;
   }
 
   private now(): number {
@@ -150,6 +197,7 @@ export class Resync {
       report = { ok: false, listed: 0, errors: 0, swept: 0, durationMs: this.now() - started, error: msg };
       this.d.log.warn({ error: msg, source: err instanceof ExternalError ? err.source : 'internal' }, 'resync pass failed; nothing swept');
     }
+    await this.heartbeat(report);
     end();
     this.d.metrics.ticks.inc({ result: report.ok ? 'success' : 'error' });
     if (report.ok) this.d.metrics.lastSuccessfulTick.set(this.now() / 1000);
@@ -172,13 +220,17 @@ export class Resync {
     metrics.clockSkew.set(clock.offset() / 1000);
     await tagged('database', () => desired.refresh({ ifChanged: true }));
     lap('desired');
-    // The host's rows BEFORE the list: a row bound to a container in this snapshot names a
+    // The host's rows BEFORE the list: a row the index holds bound to a container names a
     // container that existed before the list began, so if the list lacks it, it is gone. The
     // sweep marks such a row only if it still names that container (compare-and-set), so a row
-    // the deployer binds or rebinds meanwhile is never touched.
-    const snapshot = await tagged('database', () => store.listForHost(host));
-    rows.replace(snapshot);
+    // the deployer binds or rebinds meanwhile is never touched. The index is kept across passes;
+    // it is read again in full only when the database's checksum of the host view differs from
+    // the index's (another program changed the host's rows), so a steady pass reads one row.
+    await tagged('database', () => this.refreshRows());
     lap('snapshot');
+    // Rows recorded after this point (by workers, or prefetched below) may name containers
+    // created after the list began: the sweep does not judge them in this pass.
+    const cut = rows.seq();
     const version = observed.currentVersion();
     const listedAt = this.now();
     const refusalMark = refusals.mark();
@@ -231,7 +283,17 @@ export class Resync {
     lap('reconcile');
 
     const listedIds = new Set(listed.map((i) => i.id));
-    const candidates = snapshot.filter((r) => r.host === host && r.containerId !== '' && r.state !== 'missing' && !listedIds.has(r.containerId));
+    const candidates: ObservedRow[] = [];
+    const due: Array<{ id: string; containerId: string }> = [];
+    const dbNowMs = clock.now();
+    let boundRows = 0;
+    for (const { row: r, lastSeenAt, seq, crc } of rows.viewRows()) {
+      if (r.host !== host || r.containerId === '' || r.state === 'missing') continue;
+      if (listedIds.has(r.containerId)) {
+        boundRows++;
+        if (lastSeenDue(lastSeenAt, dbNowMs, this.maxAgeMs, crc)) due.push({ id: r.id, containerId: r.containerId });
+      } else if (seq <= cut) candidates.push(r);
+    }
     let swept = 0;
     if (candidates.length > 0) {
       swept = await tagged('database', () => store.markMissingIfBound(host, candidates));
@@ -240,8 +302,16 @@ export class Resync {
       if (swept > 0) await this.recordSweep(candidates);
     }
     lap('sweep');
-    await tagged('database', () => store.touchLastSeen(host));
-    metrics.writeStatements.inc({ kind: 'touch' });
+    if (due.length > 0) {
+      const at = clock.now();
+      await tagged('database', () => store.touchSeen(host, due));
+      metrics.writeStatements.inc({ kind: 'touch' });
+      metrics.lastSeenRefreshed.inc(due.length);
+      rows.touched(
+        due.map((t) => t.id),
+        at,
+      );
+    }
     lap('touch');
     refusals.retainOnly(listedIds, refusalMark);
     try {
@@ -252,7 +322,46 @@ export class Resync {
 
     const durationMs = this.now() - started;
     this.d.log.debug({ listed: listed.length, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
-    return { ok: errors === 0, listed: listed.length, errors, swept, durationMs, phases, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+    return { ok: errors === 0, listed: listed.length, errors, swept, durationMs, phases, boundRows, refreshed: due.length, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+  }
+
+  /**
+   * Brings the row index up to date with the database before the list: kept when the
+   * database's checksum of the host view equals the index's, read in full otherwise (and at the
+   * first pass).
+   */
+  private async refreshRows(): Promise<void> {
+    const { host, store, rows, metrics, log } = this.d;
+    if (rows.isLoaded()) {
+      const theirs = await store.hostChecksum(host);
+      if (sameChecksum(theirs, rows.viewChecksum())) {
+        rows.forgetOutsideView();
+        this.disagreements = 0;
+        return;
+      }
+      rows.replace(await store.listForHost(host));
+      metrics.snapshotReads.inc({ reason: 'changed' });
+      // Right after a full read the two sides agree unless a write landed in between, or the
+      // database hashes the columns' bytes differently (a non-utf8mb4 table): then every pass
+      // reads in full, which is correct but costs O(rows); say so once.
+      if (!sameChecksum(theirs, rows.viewChecksum()) && ++this.disagreements === 3) {
+        log.warn({ database: theirs, index: rows.viewChecksum() }, "the database's checksum of the host's rows keeps differing from the service's; every pass reads the host's rows in full (is the containers table utf8mb4?)");
+      }
+      return;
+    }
+    rows.replace(await store.listForHost(host));
+    metrics.snapshotReads.inc({ reason: 'start' });
+  }
+
+  /** One heartbeat row per pass; a failure to write it fails nothing else. */
+  private async heartbeat(report: PassReport): Promise<void> {
+    if (report.ok) this.lastCounts = { containers: report.listed, boundRows: report.boundRows ?? this.lastCounts.boundRows };
+    try {
+      await this.d.store.heartbeat({ ok: report.ok, ...(report.error !== undefined ? { error: report.error } : {}), ...this.lastCounts });
+      this.d.metrics.writeStatements.inc({ kind: 'heartbeat' });
+    } catch (err) {
+      this.d.log.debug({ error: errorMessage(err) }, 'could not write the host heartbeat');
+    }
   }
 
   /** Learns which candidates the sweep marked, updates the index and records the transitions. */

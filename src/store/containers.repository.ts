@@ -1,11 +1,31 @@
 import type { ObservedRow, RowState } from '../domain/types.js';
-import type { Database, Dialect } from './database.js';
-import { chunks, MAX_PARAMS_PER_STATEMENT, placeholders, valuesList } from './sql.js';
+import { parseDbTime, type Database, type Dialect } from './database.js';
+import { chunks, MAX_PARAMS_PER_STATEMENT, placeholders, rowChecksum, rowChecksumSql, valuesList } from './sql.js';
 
 const OBSERVED_COLUMNS = ['id', 'workload_id', 'workload_kind', 'role', 'container_id', 'image_ref', 'host', 'state', 'port'] as const;
 /** The observed columns, for a SELECT list. */
 export const OBSERVED_SELECT_LIST = '`id`, `workload_id`, `workload_kind`, `role`, `container_id`, `image_ref`, `host`, `state`, `port`';
-const SELECT_OBSERVED = `SELECT ${OBSERVED_SELECT_LIST} FROM \`containers\``;
+const SELECT_STORED = `SELECT ${OBSERVED_SELECT_LIST}, \`last_seen_at\` FROM \`containers\``;
+/** The host view: rows of the host, and bound rows that carry no host yet. */
+const HOST_VIEW = "`host` = ? OR (`host` = '' AND `container_id` <> '')";
+
+/** A row as read, with `last_seen_at` (database clock, ms; null when never set). */
+export type StoredRow = ObservedRow & { lastSeenAt?: number | null };
+
+/** Count, sum and XOR of the per-row CRC32 of the observed columns over a set of rows. */
+export interface ViewChecksum {
+  count: number;
+  sum: number;
+  xor: number;
+}
+
+/**
+ * The CRC32 of a row's observed columns exactly as {@link ContainersRepository.hostChecksum}
+ * computes it in SQL (same columns, same order, same bytes; `port` as its decimal text).
+ */
+export function observedRowChecksum(r: ObservedRow): number {
+  return rowChecksum([r.id, r.workloadId, r.workloadKind, r.role, r.containerId, r.imageRef, r.host, r.state, r.port]);
+}
 
 /** The observed columns as the driver returns them. */
 export interface RawRow {
@@ -18,6 +38,12 @@ export interface RawRow {
   host: string;
   state: string;
   port: number | string;
+}
+
+function toStored(r: RawRow & { last_seen_at?: unknown }): StoredRow {
+  const row: StoredRow = toObserved(r);
+  row.lastSeenAt = parseDbTime(r.last_seen_at) ?? null;
+  return row;
 }
 
 export function toObserved(r: RawRow): ObservedRow {
@@ -43,17 +69,33 @@ export class ContainersRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Observed columns of every row of `host`, plus the bound rows that carry no host yet (the
-   * deployer may leave `host` empty; the agent whose container it names adopts them).
+   * Observed columns and `last_seen_at` of every row of `host`, plus the bound rows that carry
+   * no host yet (the deployer may leave `host` empty; the agent whose container it names adopts
+   * them): the host view.
    */
-  async listForHost(host: string): Promise<ObservedRow[]> {
-    const { rows } = await this.db.query<RawRow>(`${SELECT_OBSERVED} WHERE \`host\` = ? OR (\`host\` = '' AND \`container_id\` <> '')`, [host]);
-    return rows.map(toObserved);
+  async listForHost(host: string): Promise<StoredRow[]> {
+    const { rows } = await this.db.query<RawRow>(`${SELECT_STORED} WHERE ${HOST_VIEW}`, [host]);
+    return rows.map(toStored);
+  }
+
+  /**
+   * The checksum of the host view computed by the database (one statement, one row back): the
+   * row index keeps the same figure for what it holds, so equal figures mean nobody else changed
+   * the host's rows since the index last read or wrote them. `last_seen_at` is not part of it.
+   */
+  async hostChecksum(host: string): Promise<ViewChecksum> {
+    const crc = rowChecksumSql(this.db.dialect, OBSERVED_COLUMNS.map((c) => (c === 'port' ? 'COALESCE(`port`, 0)' : `\`${c}\``)));
+    const { rows } = await this.db.query<{ n: unknown; s: unknown; x: unknown }>(
+      `SELECT COUNT(*) AS \`n\`, COALESCE(SUM(${crc}), 0) AS \`s\`, COALESCE(BIT_XOR(${crc}), 0) AS \`x\` FROM \`containers\` WHERE ${HOST_VIEW}`,
+      [host],
+    );
+    const r = rows[0];
+    return { count: Number(r?.n ?? 0), sum: Number(r?.s ?? 0), xor: Number(r?.x ?? 0) >>> 0 };
   }
 
   /** Rows bound to any of `containerIds` or whose ID is one of `rowIds` (any host). */
-  async findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<ObservedRow[]> {
-    const out: ObservedRow[] = [];
+  async findByContainerOrRowIds(containerIds: readonly string[], rowIds: readonly string[]): Promise<StoredRow[]> {
+    const out: StoredRow[] = [];
     const half = MAX_PARAMS_PER_STATEMENT / 2;
     const n = Math.max(containerIds.length, rowIds.length);
     for (let i = 0; i < n; i += half) {
@@ -63,8 +105,8 @@ export class ContainersRepository {
       if (c.length > 0) where.push(`\`container_id\` IN (${placeholders(c.length)})`);
       if (r.length > 0) where.push(`\`id\` IN (${placeholders(r.length)})`);
       if (where.length === 0) continue;
-      const { rows } = await this.db.query<RawRow>(`${SELECT_OBSERVED} WHERE ${where.join(' OR ')}`, [...c, ...r]);
-      for (const row of rows) out.push(toObserved(row));
+      const { rows } = await this.db.query<RawRow>(`${SELECT_STORED} WHERE ${where.join(' OR ')}`, [...c, ...r]);
+      for (const row of rows) out.push(toStored(row));
     }
     return out;
   }
@@ -135,17 +177,26 @@ export class ContainersRepository {
   }
 
   /**
-   * One statement that sets `last_seen_at` (database clock) for every bound, non-missing row of
-   * `host`. Run after a successful sweep: every such row names a container that was listed, or
-   * one the deployer bound after the pass began. `updated_at` is kept: seeing a container again
-   * is not a change.
+   * Compare-and-set refresh of `last_seen_at` (database clock): for each row of `host` that still
+   * names the container the pass just listed in it and is not `missing`. One statement per chunk;
+   * the pass sends only the rows whose `last_seen_at` is due (docs/architecture.md, "What
+   * last_seen_at means"). `updated_at` is kept: seeing a container again is not a change.
    */
-  async touchLastSeen(host: string): Promise<number> {
-    const { affected } = await this.db.query(
-      `UPDATE \`containers\` SET \`last_seen_at\` = ${this.db.nowSql()}, \`updated_at\` = \`updated_at\` WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`container_id\` <> ''`,
-      [host],
-    );
-    return affected;
+  async touchSeen(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number> {
+    let changed = 0;
+    const bound = seen.filter((s) => s.containerId !== '');
+    for (const c of chunks(bound, Math.floor((MAX_PARAMS_PER_STATEMENT - 1) / 3))) {
+      const pairs = valuesList('(?,?)', c.length);
+      const rowValues = this.db.dialect === 'sqlite' ? `(VALUES ${pairs})` : `(${pairs})`;
+      const params: unknown[] = [host, ...c.map((s) => s.id)];
+      for (const s of c) params.push(s.id, s.containerId);
+      const { affected } = await this.db.query(
+        `UPDATE \`containers\` SET \`last_seen_at\` = ${this.db.nowSql()}, \`updated_at\` = \`updated_at\` WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${placeholders(c.length)}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
+        params,
+      );
+      changed += affected;
+    }
+    return changed;
   }
 }
 

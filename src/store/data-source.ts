@@ -9,9 +9,10 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
 import { ExistingTables1764200000000 } from './migrations/1764200000000-existing-tables.js';
 import { ContainerRefusals1764300000000 } from './migrations/1764300000000-container-refusals.js';
+import { Hosts1764400000000 } from './migrations/1764400000000-hosts.js';
 import { bitXorAggregate, crc32 } from './sql.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000, ExistingTables1764200000000, ContainerRefusals1764300000000];
+export const MIGRATIONS = [InitialSchema1764000000000, WorkloadStatus1764100000000, ExistingTables1764200000000, ContainerRefusals1764300000000, Hosts1764400000000];
 
 /** The part of a better-sqlite3 connection `prepareDatabase` uses. */
 interface SqliteConnection {

@@ -133,6 +133,21 @@ export function rowChecksumSql(dialect: Dialect, columns: readonly string[]): st
   return `CRC32(CONCAT_WS(CHAR(31), ${parts.join(', ')}))`;
 }
 
+/**
+ * The twin of {@link rowChecksumSql} in the service: the same CRC32 of the same bytes, for values
+ * as the driver returns them (text, numbers as their decimal text, NULL). The row index keeps
+ * the checksum of what it holds with it, and one query tells whether the database still agrees.
+ */
+export function rowChecksum(values: readonly unknown[]): number {
+  let text = '';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) text += '\x1f';
+    text += v === null || v === undefined ? '\x1e' : String(v);
+  }
+  return zlibCrc32(Buffer.from(text, 'utf8'));
+}
+
 const detected = new WeakMap<object, Promise<Sql>>();
 
 /**

@@ -3,6 +3,7 @@ import type { Dialect } from '../database.js';
 import { containerEventEntity } from './container-event.entity.js';
 import { containerRefusalEntity } from './container-refusal.entity.js';
 import { containerEntity } from './container.entity.js';
+import { hostEntity } from './host.entity.js';
 import { leaseEntity } from './lease.entity.js';
 import { stackEntity } from './stack.entity.js';
 import { staticSiteEntity } from './static-site.entity.js';
@@ -24,5 +25,6 @@ export function entitiesFor(dialect: Dialect): EntitySchema[] {
     workloadStatusEntity(dialect),
     containerEventEntity(dialect),
     containerRefusalEntity(dialect),
+    hostEntity(dialect),
   ] as EntitySchema[];
 }
