@@ -3,14 +3,14 @@
  * elements at the end of the array, empty strings first, and every kind of JSON whitespace.
  */
 import { expect } from 'chai';
-import { JsonArraySplitter } from '../../src/docker/json-array-stream.js';
+import { JsonArraySplitter, type SplitElement } from '../../src/docker/json-array-stream.js';
 
 /** Feeds `text` in chunks of `size` bytes and parses each element. */
 function split(text: string, size = 1024): unknown[] {
   const s = new JsonArraySplitter();
   const buf = Buffer.from(text);
   const out: unknown[] = [];
-  for (let i = 0; i < buf.length; i += size) for (const e of s.push(buf.subarray(i, i + size))) out.push(JSON.parse(e.toString()));
+  for (let i = 0; i < buf.length; i += size) for (const e of s.push(buf.subarray(i, i + size))) out.push(JSON.parse(e.bytes!.toString()));
   s.end();
   return out;
 }
@@ -42,11 +42,12 @@ describe('JsonArraySplitter (behaviour found by mutation testing)', () => {
 
   it('hands out each object or array by the push that closes it, as exactly its bytes', () => {
     const s = new JsonArraySplitter();
-    const text = (bufs: Buffer[]) => bufs.map((b) => b.toString());
+    const text = (els: SplitElement[]) => els.map((e) => e.bytes!.toString());
     expect(text(s.push(Buffer.from('[{"a":1}')))).to.deep.equal(['{"a":1}']);
     expect(text(s.push(Buffer.from(' , [2, 3]  ')))).to.deep.equal(['[2, 3]']);
     expect(text(s.push(Buffer.from(',{"b":')))).to.deep.equal([]);
-    expect(text(s.push(Buffer.from('{}} ,4 ]')))).to.deep.equal(['{"b":{}}', '4 ']);
+    // A number or literal ends at the first byte that cannot belong to it.
+    expect(text(s.push(Buffer.from('{}} ,4 ]')))).to.deep.equal(['{"b":{}}', '4']);
     s.end();
   });
 });

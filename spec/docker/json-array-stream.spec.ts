@@ -9,7 +9,7 @@ function split(text: string, rnd: () => number, maxChunk = 64): unknown[] {
   let i = 0;
   while (i < buf.length) {
     const n = 1 + Math.floor(rnd() * maxChunk);
-    for (const el of s.push(buf.subarray(i, i + n))) out.push(JSON.parse(el.toString('utf8')));
+    for (const el of s.push(buf.subarray(i, i + n))) out.push(JSON.parse(el.bytes!.toString('utf8')));
     i += n;
   }
   s.end();

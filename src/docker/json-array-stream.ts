@@ -1,100 +1,98 @@
+import { JsonFieldScanner, JsonScanError, type FieldSpec, type PickedFields, type RootKind } from './json-scan.js';
+
+/** One element of the array. */
+export interface SplitElement {
+  /** The element's bytes; undefined when it was larger than the cap (they were dropped as they streamed). */
+  bytes: Buffer | undefined;
+  /** Its size in bytes. */
+  size: number;
+  /** The fields of the splitter's `pick` spec, read from the element's bytes as they went by. */
+  fields: PickedFields;
+  rootKind: RootKind;
+}
+
+export interface JsonArraySplitterOptions {
+  /** Larger elements are not kept (their `bytes` are undefined); default: no cap. */
+  maxElementBytes?: number;
+  /** Fields to pick from every element (default: none). */
+  pick?: FieldSpec;
+  /** Longest picked string kept (as written); see {@link JsonFieldScanner}. */
+  maxValueBytes?: number;
+}
+
 /**
  * Splits a streamed top-level JSON array (`[{...},{...}]`) into its elements as they arrive,
  * without ever holding the whole document: the list of 100,000 containers is over 100 MB of JSON,
  * and parsing it whole costs that much memory several times over (chunks, one string, the tree).
- * Each element is handed out as the bytes of one JSON value, for `JSON.parse` and mapping right away.
+ * Each element is handed out as the bytes of one JSON value, for `JSON.parse` and mapping right
+ * away, with a few fields picked on the way ({@link JsonFieldScanner}) so a caller can decide
+ * whether to parse it at all.
+ *
+ * Memory is bounded by `maxElementBytes` (plus one chunk): an element that grows beyond it is
+ * still followed to its end, across chunks, strings with brackets and escapes included, but its
+ * bytes are dropped as they stream; it is handed out with its size, its picked fields and no bytes.
  */
 export class JsonArraySplitter {
-  private state: 'start' | 'between' | 'element' | 'done' = 'start';
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
+  private state: 'start' | 'first' | 'next' | 'after' | 'element' | 'done' = 'start';
+  private readonly scanner: JsonFieldScanner;
+  private readonly cap: number;
   private parts: Buffer[] = [];
-  private partStart = 0;
+  private size = 0;
+
+  constructor(opts: JsonArraySplitterOptions = {}) {
+    this.cap = opts.maxElementBytes ?? Number.POSITIVE_INFINITY;
+    this.scanner = new JsonFieldScanner(opts.pick ?? {}, { maxValueBytes: opts.maxValueBytes });
+  }
 
   /** Feeds one chunk; returns the elements it completed, in order. Throws on a malformed document. */
-  push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  push(chunk: Buffer): SplitElement[] {
+    const out: SplitElement[] = [];
     const n = chunk.length;
     let i = 0;
-    this.partStart = 0;
     while (i < n) {
-      const c = chunk[i]!;
       if (this.state === 'element') {
-        if (this.inString) {
-          if (this.escaped) {
-            this.escaped = false;
-            i++;
-            continue;
-          }
-          // Jump to the next quote natively (strings are most of the bytes); it closes the string
-          // unless an odd run of backslashes right before it escapes it. No escape is pending at
-          // `i`, so the run is counted from `i` on.
-          const q = chunk.indexOf(0x22, i);
-          const end = q === -1 ? n : q;
-          let run = 0;
-          while (end - run - 1 >= i && chunk[end - run - 1] === 0x5c) run++;
-          if (q === -1) {
-            this.escaped = run % 2 === 1;
-            i = n;
-          } else {
-            if (run % 2 === 0) this.inString = false;
-            i = q + 1;
-          }
-          continue;
+        let end: number;
+        try {
+          end = this.scanner.push(chunk, i);
+        } catch (e) {
+          throw new Error(e instanceof JsonScanError ? `malformed element: ${e.message}` : String(e));
         }
-        if (c === 0x22) this.inString = true;
-        else if (c === 0x7b || c === 0x5b) this.depth++; // { [
-        else if (c === 0x7d || c === 0x5d) {
-          // } ]
-          if (this.depth === 0) {
-            // `]` closing the outer array right after a scalar element.
-            this.finishElement(chunk, i, out);
-            this.state = 'done';
-            i++;
-            continue;
-          }
-          this.depth--;
-          if (this.depth === 0) {
-            this.finishElement(chunk, i + 1, out);
-            this.state = 'between';
-          }
-        } else if (c === 0x2c && this.depth === 0) {
-          // `,` after a scalar element
-          this.finishElement(chunk, i, out);
-          this.state = 'between';
-        }
-        i++;
+        this.grow(chunk, i, end === -1 ? n : end);
+        if (end === -1) break;
+        this.finishElement(out);
+        i = end;
         continue;
       }
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
-        i++;
-        continue;
-      }
-      if (this.state === 'start') {
-        if (c !== 0x5b) throw new Error('expected a JSON array');
-        this.state = 'between';
-      } else if (this.state === 'between') {
-        if (c === 0x2c) {
-          i++;
-          continue;
-        }
-        if (c === 0x5d) {
-          this.state = 'done';
-          i++;
-          continue;
-        }
-        this.state = 'element';
-        this.depth = 0;
-        this.parts = [];
-        this.partStart = i;
-        continue; // re-read this byte as part of the element
-      } else if (this.state === 'done') {
-        throw new Error('data after the end of the JSON array');
-      }
+      const c = chunk[i]!;
       i++;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+      switch (this.state) {
+        case 'start':
+          if (c !== 0x5b) throw new Error('expected a JSON array');
+          this.state = 'first';
+          break;
+        case 'after':
+          if (c === 0x2c) this.state = 'next';
+          else if (c === 0x5d) this.state = 'done';
+          else throw new Error('expected "," or "]" after an element');
+          break;
+        case 'first':
+        case 'next':
+          // `]` after a comma is tolerated, as before.
+          if (c === 0x5d) {
+            this.state = 'done';
+            break;
+          }
+          this.state = 'element';
+          this.scanner.reset();
+          this.parts = [];
+          this.size = 0;
+          i--; // the scanner reads this byte
+          break;
+        default:
+          throw new Error('data after the end of the JSON array');
+      }
     }
-    if (this.state === 'element') this.parts.push(chunk.subarray(this.partStart));
     return out;
   }
 
@@ -103,9 +101,21 @@ export class JsonArraySplitter {
     if (this.state !== 'done') throw new Error('truncated JSON array');
   }
 
-  private finishElement(chunk: Buffer, endExclusive: number, out: Buffer[]): void {
-    const tail = chunk.subarray(this.partStart, endExclusive);
-    out.push(this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail]));
+  /** Counts (and, under the cap, keeps) the element's bytes `from..to` of this chunk. */
+  private grow(chunk: Buffer, from: number, to: number): void {
+    this.size += to - from;
+    if (this.size > this.cap) {
+      this.parts = [];
+      return;
+    }
+    if (to > from) this.parts.push(chunk.subarray(from, to));
+  }
+
+  private finishElement(out: SplitElement[]): void {
+    const kept = this.size <= this.cap;
+    const bytes = !kept ? undefined : this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    out.push({ bytes, size: this.size, fields: this.scanner.fields, rootKind: this.scanner.rootKind });
     this.parts = [];
+    this.state = 'after';
   }
 }
