@@ -18,8 +18,8 @@ interface Served {
 
 async function serve(apiToken: string, reader: () => WorkloadStatusService | undefined): Promise<Served> {
   const app = createHttpApp({
-    liveness: () => ({ ok: true, reason: 'ok' }),
-    readiness: async () => ({ ok: true, reason: 'ok' }),
+    liveness: () => ({ ok: true, body: { status: 'live', checks: {} } }),
+    readiness: async () => ({ ok: true, body: { status: 'ready', checks: {} } }),
     metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: '# no metrics\n' }),
     log: silentLogger(),
     api: createApiRouter({ apiToken, reader }),

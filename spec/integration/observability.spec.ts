@@ -1,8 +1,12 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
-import { createHttpApp, HttpError, HttpServer } from '../../src/http/server.js';
-import { silentLogger } from '../../src/log.js';
+import { createHttpApp, HttpError, HttpServer, SECURITY_HEADERS } from '../../src/http/server.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { EXPOSED_METRIC_NAMES, METRICS } from '../monitoring/metric-names.js';
 import { eventually, startTestApp, type TestApp } from '../support/app.js';
 import { sharedDockerd, startDockerd, type PrivateDockerd } from '../support/dockerd.js';
@@ -25,6 +29,7 @@ interface HttpAnswer {
   contentType: string;
   text: string;
   json: any;
+  headers: Headers;
 }
 
 async function get(base: string, path: string, timeoutMs = 10_000): Promise<HttpAnswer> {
@@ -36,7 +41,28 @@ async function get(base: string, path: string, timeoutMs = 10_000): Promise<Http
   } catch {
     json = undefined;
   }
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json, headers: res.headers };
+}
+
+/** A logger whose JSON lines the test reads (the probes' detail goes there, not into their answers). */
+function capturedLog(): { log: Logger; lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { log: createLogger('info', sink), lines };
+}
+
+/** The `detail` of the log lines of a failing probe (`readiness` or `liveness`). */
+const probeDetails = (lines: Array<Record<string, any>>, probe: string): Array<Record<string, string>> => lines.filter((l) => l.probe === probe && l.detail).map((l) => l.detail);
+
+/** Asserts none of `internal` (paths, host names, ports, errno codes) is in a probe answer. */
+function expectNoInternals(a: HttpAnswer, internal: string[], what: string): void {
+  for (const x of internal) expect(a.text.includes(x), `"${x}" in the ${what} answer: ${a.text}`).to.equal(false);
+  expect(a.text, `${what}: no stack trace`).to.not.match(/\n\s+at /);
 }
 
 const status = async (t: TestApp, path: string) => (await get(t.baseUrl, path)).status;
@@ -308,7 +334,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
         await sleep(500);
         const r = await get(app.baseUrl, '/readyz');
         expect(r.status, r.text).to.equal(503);
-        expect(r.json, 'only the pass is missing: database and Docker answer').to.deep.equal({ status: 'unavailable', reason: 'the first full pass has not completed yet' });
+        expect(r.json, 'only the pass is missing: database and Docker answer').to.deep.equal({ status: 'not ready', checks: { database: 'ok', docker: 'ok', firstPass: 'pending' } });
         expect(app.passes).to.have.length(0);
         await locker.query('UNLOCK TABLES');
         await eventually(async () => (await status(app, '/readyz')) === 200, '/readyz 200 after the first pass', 30_000, 50);
@@ -322,15 +348,23 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
     it('answers /readyz 200 once running, /healthz 200, and unknown paths 404 with a JSON body', async () => {
       const ready = await get(t.baseUrl, '/readyz');
       expect(ready.status, ready.text).to.equal(200);
-      expect(ready.json).to.include({ status: 'ok' });
+      expect(ready.json).to.deep.equal({ status: 'ready', checks: { database: 'ok', docker: 'ok', firstPass: 'ok' } });
       const live = await get(t.baseUrl, '/healthz');
       expect(live.status, live.text).to.equal(200);
-      expect(live.json).to.include({ status: 'ok' });
+      expect(live.json).to.deep.equal({ status: 'live', checks: { passes: 'ok' } });
       for (const p of ['/nope', '/metrics/extra', '/api/v1/nothing-here']) {
         const r = await get(t.baseUrl, p);
         expect(r.status, p).to.equal(404);
         expect(r.contentType, p).to.match(/^application\/json/);
         expect(r.json, p).to.deep.equal({ error: { status: 404, message: `no route for GET ${p}` } });
+      }
+    });
+
+    it('sends the security headers, and no X-Powered-By, on probes, metrics, the API and 404s of the real service', async () => {
+      for (const p of ['/readyz', '/healthz', '/livez', '/metrics', '/api/v1/containers', '/api/v1/openapi.json', '/nope']) {
+        const r = await get(t.baseUrl, p);
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(r.headers.get(k), `${p} -> ${r.status}: ${k}`).to.equal(v);
+        expect(r.headers.get('x-powered-by'), p).to.equal(null);
       }
     });
   });
@@ -344,7 +378,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       const url = await maria.createDatabase(prefix);
       return { url, db: new URL(url).pathname.slice(1) };
     };
-    const start = async (env: Record<string, string>, opts: { waitForPipeline?: boolean } = {}) => {
+    const start = async (env: Record<string, string>, opts: { waitForPipeline?: boolean; log?: Logger } = {}) => {
       const t = await startTestApp({ DOCKER_HOST: docker.dockerHost, HOST_NAME: 'obs-private', ...env }, opts);
       apps.push(t);
       return t;
@@ -369,10 +403,8 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       const first = await get(t.baseUrl, '/readyz');
       expect(first.status, first.text).to.equal(503);
       expect(first.contentType).to.match(/^application\/json/);
-      expect(first.json.status).to.equal('unavailable');
-      expect(first.json.reason).to.match(/docker: /);
-      expect(first.json.reason).to.match(/first full pass has not completed/);
-      expect(first.text, 'no stack trace in a probe answer').to.not.match(/\n\s+at /);
+      expect(first.json).to.deep.equal({ status: 'not ready', checks: { database: 'ok', docker: 'unreachable', firstPass: 'pending' } });
+      expectNoInternals(first, [docker.socketPath, 'ENOENT', 'ECONNREFUSED'], '/readyz');
       // Still not ready a moment later: the pass cannot succeed without Docker.
       await sleep(1500);
       expect(await status(t, '/readyz')).to.equal(503);
@@ -384,15 +416,18 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       expect(await connectOutcome(t.baseUrl), 'the HTTP server closed on shutdown').to.equal('ECONNREFUSED');
     });
 
-    it('counts docker watch restarts when dockerd is killed, and events flow again after it restarts', async () => {
+    it('counts one docker watch restart when dockerd is killed and started again, and events flow again after it restarts', async () => {
       if (!docker.running) await docker.start();
       const { url, db } = await newDb('it_obs_watch');
       const t = await start({ DATABASE_URL: url });
       await maria.query(`INSERT INTO \`${db}\`.workloads (id, kind, ref_id) VALUES (?, 'project', 'p-obs')`, [WORKLOAD]);
       await eventually(async () => t.passes.some((p) => p.ok), 'the first pass', 30_000);
       const restarts0 = await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total');
+      const attempts0 = await metric(t, 'tinyforge_reconciler_docker_watch_reconnect_attempts_total');
       await docker.kill9();
-      await waitAbove(t, 'tinyforge_reconciler_docker_watch_restarts_total', {}, restarts0, 'a watch restart after kill -9 of dockerd');
+      // While the daemon is away the watch keeps trying: attempts, but no reopened stream yet.
+      await waitAbove(t, 'tinyforge_reconciler_docker_watch_reconnect_attempts_total', {}, attempts0 + 1, 'failed reconnect attempts after kill -9 of dockerd');
+      expect(await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total'), 'nothing reopened while dockerd is down').to.equal(restarts0);
       const passesBefore = t.passes.length;
       await docker.start();
       // The reconnect relists (a pass) even though RECONCILE_INTERVAL is 5 minutes.
@@ -404,7 +439,37 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
         const r = (await maria.query(`SELECT state FROM \`${db}\`.containers WHERE container_id = ?`, [id])) as Array<{ state: string }>;
         return r[0]?.state === 'running';
       }, 'the row of a container started after the restart', 15_000, 50);
-      expect(await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total')).to.be.above(restarts0);
+      expect(await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total'), 'one daemon restart, one reopened stream').to.equal(restarts0 + 1);
+      await stopApp(t);
+      await docker.removeAllContainers();
+    });
+
+    it('a dockerd restart of about 3 s under a running service counts exactly one watch restart, however many attempts it took', async () => {
+      if (!docker.running) await docker.start();
+      const { url, db } = await newDb('it_obs_restart');
+      const t = await start({ DATABASE_URL: url });
+      await maria.query(`INSERT INTO \`${db}\`.workloads (id, kind, ref_id) VALUES (?, 'project', 'p-obs')`, [WORKLOAD]);
+      await eventually(async () => t.passes.some((p) => p.ok), 'the first pass', 30_000);
+      const restarts0 = await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total');
+      const attempts0 = await metric(t, 'tinyforge_reconciler_docker_watch_reconnect_attempts_total');
+      expect([restarts0, attempts0], 'a fresh service on a running daemon').to.deep.equal([0, 0]);
+      const down = Date.now();
+      await docker.stop();
+      await sleep(3_000);
+      await docker.start();
+      const outageMs = Date.now() - down;
+      // The stream is open again once an event arrives on it.
+      const starts0 = await metric(t, 'tinyforge_reconciler_docker_events_total', { action: 'start' });
+      await docker.runContainer({ labels: LABELS('after-daemon-restart') });
+      await waitAbove(t, 'tinyforge_reconciler_docker_events_total', { action: 'start' }, starts0, 'a start event on the reopened stream', 20_000);
+      await sleep(1_000);
+      const { e } = await scrape(t);
+      const restarts = valueOf(e, 'tinyforge_reconciler_docker_watch_restarts_total');
+      const attempts = valueOf(e, 'tinyforge_reconciler_docker_watch_reconnect_attempts_total');
+      const trace = `outage ${outageMs} ms, reopened streams ${restarts}, reconnect attempts ${attempts}`;
+      console.log(`      [dockerd restart] ${trace}`);
+      expect(attempts, `several attempts during the outage: ${trace}`).to.be.at.least(3);
+      expect(restarts, `one daemon restart is one watch restart: ${trace}`).to.equal(1);
       await stopApp(t);
       await docker.removeAllContainers();
     });
@@ -413,7 +478,8 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       it(`/healthz turns 503 with a JSON reason when passes stop succeeding (dockerd ${variant}), and 200 again after it starts`, async () => {
         const { url } = await newDb(`it_obs_live_${variant}`);
         if (!docker.running) await docker.start(); // an earlier failure must not cascade
-        const t = await start({ DATABASE_URL: url, RECONCILE_INTERVAL: '500ms', HEALTHZ_MAX_PASS_AGE: '2s' });
+        const { log, lines } = capturedLog();
+        const t = await start({ DATABASE_URL: url, RECONCILE_INTERVAL: '500ms', HEALTHZ_MAX_PASS_AGE: '2s' }, { log });
         await eventually(async () => t.passes.some((p) => p.ok) && (await status(t, '/healthz')) === 200, '/healthz 200 with passes succeeding', 30_000, 100);
         const n0 = t.passes.length;
         // Every answer, with the age of the last successful pass and whether a pass has failed yet.
@@ -428,10 +494,14 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
         }, `/healthz 503 after dockerd ${variant}`, 30_000, 100);
         const trace = `dockerd ${variant} at +0; answers: ${JSON.stringify(seen)}; took ${Date.now() - down} ms; passes since: ${JSON.stringify(t.passes.slice(n0).map((p) => p.ok ? 'ok' : p.error))}`;
         expect(sick.contentType).to.match(/^application\/json/);
-        expect(sick.json.status).to.equal('unavailable');
-        // Stale (passes fail fast) or wedged (a pass hangs on a dying daemon): either way the 2 s threshold is named.
-        expect(sick.json.reason, trace).to.match(/(last successful pass \d+s ago exceeds the threshold of 2s; last failure: .*docker)|(running for \d+s \(threshold 2s\))/);
-        expect(sick.text).to.not.match(/\n\s+at /);
+        // Stale (passes fail fast) or wedged (a pass hangs on a dying daemon), in fixed words.
+        expect(sick.json.status).to.equal('not live');
+        expect(['stale', 'wedged'], trace).to.include(sick.json.checks.passes);
+        expect(Object.keys(sick.json).sort()).to.deep.equal(['checks', 'status']);
+        expectNoInternals(sick, [docker.socketPath, 'ENOENT', 'ECONNREFUSED', 'last failure'], '/healthz');
+        // The log has what the answer does not: the threshold, the age and the last failure.
+        const logged = probeDetails(lines, 'liveness').map((d) => d['passes']);
+        expect(logged.join(' | '), trace).to.match(/(last successful pass \d+s ago exceeds the threshold of 2s; last failure: .*docker)|(running for \d+s \(threshold 2s\))/);
         // Not one failed pass flips liveness, only staleness beyond the threshold does.
         expect(seen.filter((s) => s.status === 503 && s.ageMs < 1900), `503 before the threshold: ${trace}`).to.deep.equal([]);
         if (variant === 'kill9') {
@@ -452,7 +522,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
     let maria: MariaDbServer;
     let docker: PrivateDockerd;
     const apps: TestApp[] = [];
-    const start = async (env: Record<string, string>, opts: { waitForPipeline?: boolean } = {}) => {
+    const start = async (env: Record<string, string>, opts: { waitForPipeline?: boolean; log?: Logger } = {}) => {
       const t = await startTestApp({ DOCKER_HOST: docker.dockerHost, HOST_NAME: 'obs-db', ...env }, opts);
       apps.push(t);
       return t;
@@ -472,12 +542,38 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       const t = await start({ DATABASE_URL: url, RECONCILE_INTERVAL: '1s', HEALTHZ_MAX_PASS_AGE: '30s' }, { waitForPipeline: false });
       const r = await get(t.baseUrl, '/readyz');
       expect(r.status, r.text).to.equal(503);
-      expect(r.json.reason).to.match(/database: /);
-      expect(r.json.reason).to.match(/first full pass has not completed/);
+      expect(r.json).to.deep.equal({ status: 'not ready', checks: { database: 'connecting', docker: 'ok', firstPass: 'pending' } });
       expect((await get(t.baseUrl, '/healthz')).status, 'a database that is down does not fail liveness').to.equal(200);
       await sleep(1000);
       await maria.start();
       await eventually(async () => (await get(t.baseUrl, '/readyz')).status === 200, '/readyz 200 once the database is up', 60_000, 100);
+    });
+
+    it('/readyz says the database is unreachable when it stops under a running service, without its host, port or errno; the log has them', async () => {
+      if (!maria.running) await maria.start();
+      const url = await maria.createDatabase('it_obs_dbstop');
+      const { log, lines } = capturedLog();
+      const t = await start({ DATABASE_URL: url, RECONCILE_INTERVAL: '1s', HEALTHZ_MAX_PASS_AGE: '60s' }, { log });
+      await eventually(async () => (await status(t, '/readyz')) === 200, '/readyz 200 with the database up', 30_000, 100);
+      await maria.stop();
+      try {
+        const r = await eventually(async () => {
+          const a = await get(t.baseUrl, '/readyz');
+          return a.status === 503 ? a : undefined;
+        }, '/readyz 503 after the database stopped', 30_000, 100);
+        expect(r.json).to.deep.equal({ status: 'not ready', checks: { database: 'unreachable', docker: 'ok', firstPass: 'ok' } });
+        const { hostname, port } = new URL(url);
+        expectNoInternals(r, [`${hostname}:${port}`, `:${port}`, hostname, 'ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'connect'], '/readyz');
+        const live = await get(t.baseUrl, '/healthz');
+        expectNoInternals(live, [`:${port}`, hostname, 'ECONNREFUSED'], '/healthz');
+        const detail = probeDetails(lines, 'readiness').map((d) => d['database']).join(' | ');
+        expect(detail, 'the database error is in the log').to.match(/ECONNREFUSED|PROTOCOL_CONNECTION_LOST|closed|connect/i);
+        console.log(`      [database stopped] /readyz: ${r.text}; log detail: ${detail.slice(0, 200)}`);
+      } finally {
+        await maria.start();
+      }
+      await eventually(async () => (await status(t, '/readyz')) === 200, '/readyz 200 once the database is back', 60_000, 100);
+      expect(lines.some((l) => l.probe === 'readiness' && l.msg === 'readiness probe passes again'), 'the recovery is logged').to.equal(true);
     });
 
     it('/healthz stays 200 through a ~1 s database outage shorter than the threshold', async () => {
@@ -532,6 +628,40 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
     });
   });
 
+  describe('with DOCKER_HOST on a unix socket that does not exist', () => {
+    let t: TestApp | undefined;
+    after(async () => t?.stop());
+
+    it('/readyz and /healthz say Docker is unreachable and passes are stale without the socket path or errno; the log has both', async () => {
+      const maria = await sharedMariaDb();
+      const url = await maria.createDatabase('it_obs_bogus_docker');
+      const socket = path.join(tmpdir(), `tinyforge-internal-${randomUUID().slice(0, 8)}`, 'docker.sock');
+      const { log, lines } = capturedLog();
+      t = await startTestApp({ DATABASE_URL: url, DOCKER_HOST: `unix://${socket}`, HOST_NAME: 'obs-bogus', RECONCILE_INTERVAL: '500ms', HEALTHZ_MAX_PASS_AGE: '2s' }, { log });
+      const app = t;
+      const internal = [socket, path.dirname(socket), 'tinyforge-internal-', 'ENOENT', 'connect '];
+      const ready = await get(app.baseUrl, '/readyz');
+      expect(ready.status, ready.text).to.equal(503);
+      expect(ready.json).to.deep.equal({ status: 'not ready', checks: { database: 'ok', docker: 'unreachable', firstPass: 'pending' } });
+      expectNoInternals(ready, internal, '/readyz');
+      await eventually(async () => app.passes.some((p) => !p.ok), 'a failed pass', 10_000, 50);
+      const live = await eventually(async () => {
+        const a = await get(app.baseUrl, '/healthz');
+        return a.status === 503 ? a : undefined;
+      }, '/healthz 503 past the 2 s threshold', 15_000, 100);
+      expect(live.json).to.deep.equal({ status: 'not live', checks: { passes: 'stale' } });
+      expectNoInternals(live, internal, '/healthz');
+      const livez = await get(app.baseUrl, '/livez');
+      expectNoInternals(livez, internal, '/livez');
+      // The operator reads the cause in the log.
+      const docker = probeDetails(lines, 'readiness').map((d) => d['docker']).join(' | ');
+      expect(docker).to.include(socket).and.match(/ENOENT/);
+      const passes = probeDetails(lines, 'liveness').map((d) => d['passes']).join(' | ');
+      expect(passes).to.match(/no pass has succeeded since start \d+s ago exceeds the threshold of 2s; last failure: /);
+      expect(passes).to.include(socket);
+    });
+  });
+
   describe('with leader election (two replicas for one host)', () => {
     const apps: TestApp[] = [];
     after(async () => {
@@ -549,7 +679,12 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       await eventually(async () => (await metric(leader, 'tinyforge_reconciler_leader')) === 1 && leader.passes.some((p) => p.ok), 'the first replica leads and passes', 30_000, 100);
       const standby = await startTestApp(env, { waitForPipeline: false });
       apps.push(standby);
-      await eventually(async () => (await get(standby.baseUrl, '/readyz')).json?.reason?.startsWith('standby'), 'the second replica is a ready standby', 30_000, 100);
+      await eventually(async () => {
+        const r = await get(standby.baseUrl, '/readyz');
+        return r.status === 200 && r.json?.role === 'standby';
+      }, 'the second replica is a ready standby', 30_000, 100);
+      expect((await get(standby.baseUrl, '/readyz')).json).to.deep.equal({ status: 'ready', role: 'standby', checks: { database: 'ok', docker: 'ok' } });
+      expect((await get(standby.baseUrl, '/healthz')).json).to.deep.equal({ status: 'live', role: 'standby', checks: { election: 'ok' } });
       expect(await metric(standby, 'tinyforge_reconciler_leader')).to.equal(0);
       const answers: Array<{ ms: number; leader: number; standby: number; body: string }> = [];
       const t0 = Date.now();
@@ -574,7 +709,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
 
     it('answers errors as JSON without stack traces, 404 for unknown paths, and closes cleanly', async () => {
       const app = createHttpApp({
-        liveness: () => ({ ok: true, reason: 'ok' }),
+        liveness: () => ({ ok: true, body: { status: 'live', checks: {} } }),
         readiness: async () => {
           throw new HttpError(418, 'short and stout');
         },

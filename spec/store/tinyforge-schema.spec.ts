@@ -308,8 +308,8 @@ for (const v of VARIANTS) {
       const svc = new WorkloadStatusService(new StatusRepository(db), silentLogger(), { eventRetentionMs: 86_400_000, debounceMs: 10, fullRecomputeEveryMs: 0 });
       await svc.start();
       const app = createHttpApp({
-        liveness: () => ({ ok: true, reason: 'ok' }),
-        readiness: async () => ({ ok: true, reason: 'ok' }),
+        liveness: () => ({ ok: true, body: { status: 'live', checks: {} } }),
+        readiness: async () => ({ ok: true, body: { status: 'ready', checks: {} } }),
         metrics: async () => ({ contentType: 'text/plain', body: '' }),
         log: silentLogger(),
         api: createApiRouter({ apiToken: '', reader: () => svc }),
