@@ -29,7 +29,7 @@ unit: build
 	  'dist/spec/store/sql*.spec.js' 'dist/spec/config*.spec.js' 'dist/spec/metrics*.spec.js' \
 	  'dist/spec/docker/parsing*.spec.js' 'dist/spec/docker/items*.spec.js' 'dist/spec/docker/events*.spec.js' \
 	  'dist/spec/docker/json-array-stream*.spec.js' 'dist/spec/status/phase*.spec.js' \
-	  'dist/spec/proxy/**/*.spec.js'
+	  'dist/spec/proxy/**/*.spec.js' 'dist/spec/http/server*.spec.js'
 
 integration: build
 	$(MOCHA) 'dist/spec/integration/**/*.spec.js' 'dist/spec/store/**/*.spec.js' 'dist/spec/status/**/*.spec.js' 'dist/spec/http/**/*.spec.js' 'dist/spec/docker/**/*.spec.js'
