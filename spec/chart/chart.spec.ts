@@ -24,7 +24,12 @@ const RELEASE = 'tf';
 const NAMESPACE = 'tinyforge';
 const FULLNAME = 'tf-tinyforge-reconciler';
 const SOCKET_IN_CONTAINER = '/var/run/docker.sock';
+/** The docker-proxy sidecar's socket, in the emptyDir it shares with the reconciler. */
+const PROXY_SOCKET = '/run/tinyforge/docker.sock';
+const HELPERS_FILE = join(CHART, 'templates/_helpers.tpl');
 const SERVICE_ENV = new Set(ENV_VARS.map((v) => v.name));
+/** The service's own defaults, as --help and the README state them. */
+const SERVICE_DEFAULT = Object.fromEntries(ENV_VARS.map((v) => [v.name, v.default])) as Record<string, string>;
 
 // Kubernetes objects are checked structurally; the spec reads them as loose JSON.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -178,12 +183,19 @@ function expectHardened(docs: K8s[]): void {
     expect(sc.seccompProfile, `${c.name} seccomp`).to.deep.equal({ type: 'RuntimeDefault' });
     expect(sc.readOnlyRootFilesystem, `${c.name} readOnlyRootFilesystem`).to.equal(true);
     expect(sc.runAsNonRoot, `${c.name} runAsNonRoot`).to.equal(true);
-    // A read-only root needs a writable /tmp, backed by an emptyDir.
-    const tmp = mountsOf(c).find((m) => m.mountPath === '/tmp');
-    expect(tmp, `${c.name} mounts /tmp`).to.not.equal(undefined);
-    const vol = (spec.volumes as K8s[]).find((v) => v.name === tmp.name);
-    expect(vol?.emptyDir, `${c.name} /tmp is an emptyDir`).to.be.an('object');
+    expect(c.resources?.requests?.memory, `${c.name} requests memory`).to.be.a('string');
+    expect(c.resources?.limits?.memory, `${c.name} has a memory limit`).to.be.a('string');
+    // Every writable mount is an emptyDir; a hostPath is only ever mounted read-only.
+    for (const m of mountsOf(c)) {
+      const vol = (spec.volumes as K8s[]).find((v) => v.name === m.name);
+      if (vol?.hostPath) expect(m.readOnly, `${c.name} mounts hostPath ${m.name} read-only`).to.equal(true);
+      else expect(vol?.emptyDir, `${c.name} mount ${m.mountPath} is an emptyDir`).to.be.an('object');
+    }
   }
+  // A read-only root needs a writable /tmp for the service, backed by an emptyDir.
+  const tmp = mountsOf(container(docs, 'reconciler')).find((m) => m.mountPath === '/tmp');
+  expect(tmp, 'reconciler mounts /tmp').to.not.equal(undefined);
+  expect(tmp.readOnly ?? false, 'reconciler /tmp is writable').to.equal(false);
 }
 
 /** Asserts probe paths, the named port and that HTTP_PORT, containerPort and the Service agree. */
@@ -256,7 +268,8 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
     it('has example values files in ci/', function () {
       expect(CI_FILES).to.include.members([
         'deployment-values.yaml',
-        'socket-proxy-values.yaml',
+        'docker-proxy-values.yaml',
+        'direct-socket-values.yaml',
         'existing-secret-values.yaml',
         'monitoring-values.yaml',
       ]);
@@ -279,22 +292,84 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       { name: 'a hostName in daemonset mode', set: ['hostName=node-a'], message: /\/hostName/ },
       { name: 'docker.host in daemonset mode', set: ['docker.host=tcp://d:2375'], message: /\/docker\/host/ },
       { name: 'several replicas without leader election', set: ['mode=deployment', 'hostName=h', 'docker.host=tcp://d:2375', 'leaderElection.enabled=false'], message: /\/leaderElection\/enabled/ },
-      { name: 'the socket proxy in deployment mode', set: ['mode=deployment', 'hostName=h', 'docker.host=tcp://d:2375', 'socketProxy.enabled=true'], message: /\/socketProxy\/enabled/ },
+      { name: 'the removed socketProxy values (an upstream proxy that allowed every GET under /containers)', set: ['socketProxy.enabled=true'], message: /socketProxy/ },
+      { name: 'an unknown dockerProxy log level', set: ['dockerProxy.logLevel=loud'], message: /\/dockerProxy\/logLevel/ },
       { name: 'both database.url and database.existingSecret', set: ['database.url=mysql://u:p@h/db', 'database.existingSecret=s'], message: /\/database/ },
       { name: 'a non-MySQL database.url', set: ['database.url=sqlite:./data/x.db'], message: /\/database\/url/ },
       { name: 'a malformed duration', set: ['reconcileInterval=soon'], message: /\/reconcileInterval/ },
       { name: 'workers out of range', set: ['workers=0'], message: /\/workers/ },
       { name: 'an unknown log level', set: ['logLevel=verbose'], message: /\/logLevel/ },
+      // Cross-field rules of src/config.ts: the service would refuse these at start and crash-loop.
+      {
+        name: 'renewDeadline equal to the default leaseDuration',
+        set: [`leaderElection.renewDeadline=${SERVICE_DEFAULT.LEASE_DURATION}`],
+        message: new RegExp(`leaderElection\\.renewDeadline \\(${SERVICE_DEFAULT.LEASE_DURATION}\\) must be shorter than leaderElection\\.leaseDuration \\(${SERVICE_DEFAULT.LEASE_DURATION}, the service default\\)`),
+      },
+      { name: 'renewDeadline longer than leaseDuration', set: ['leaderElection.leaseDuration=20s', 'leaderElection.renewDeadline=1m'], message: /leaderElection\.renewDeadline \(1m\) must be shorter than leaderElection\.leaseDuration \(20s\): the service refuses RENEW_DEADLINE >= LEASE_DURATION/ },
+      { name: 'renewDeadline equal to leaseDuration written differently', set: ['leaderElection.leaseDuration=1m30s', 'leaderElection.renewDeadline=90s'], message: /leaderElection\.renewDeadline \(90s\) must be shorter than leaderElection\.leaseDuration \(1m30s\)/ },
+      { name: 'renewDeadline in ms equal to leaseDuration', set: ['leaderElection.leaseDuration=2s', 'leaderElection.renewDeadline=2000ms', 'leaderElection.retryPeriod=500ms'], message: /leaderElection\.renewDeadline \(2000ms\) must be shorter/ },
+      {
+        name: 'retryPeriod equal to the default renewDeadline',
+        set: [`leaderElection.retryPeriod=${SERVICE_DEFAULT.RENEW_DEADLINE}`],
+        message: new RegExp(`leaderElection\\.retryPeriod \\(${SERVICE_DEFAULT.RENEW_DEADLINE}\\) must be shorter than leaderElection\\.renewDeadline \\(${SERVICE_DEFAULT.RENEW_DEADLINE}, the service default\\)`),
+      },
+      { name: 'retryPeriod equal to renewDeadline (a 40s lease renewed every 10s with a 10s deadline)', set: ['leaderElection.leaseDuration=40s', 'leaderElection.renewDeadline=10s', 'leaderElection.retryPeriod=10s'], message: /leaderElection\.retryPeriod \(10s\) must be shorter than leaderElection\.renewDeadline \(10s\): the service refuses RETRY_PERIOD >= RENEW_DEADLINE/ },
+      { name: 'retryPeriod longer than renewDeadline', set: ['leaderElection.leaseDuration=1m', 'leaderElection.renewDeadline=30s', 'leaderElection.retryPeriod=1m'], message: /leaderElection\.retryPeriod \(1m\) must be shorter than leaderElection\.renewDeadline \(30s\)/ },
+      { name: 'a leaseDuration below the service minimum', set: ['leaderElection.leaseDuration=500ms', 'leaderElection.renewDeadline=400ms', 'leaderElection.retryPeriod=100ms'], message: /leaderElection\.leaseDuration: 500ms is below the service's minimum of 1000ms for LEASE_DURATION/ },
+      { name: 'a retryPeriod below the service minimum', set: ['leaderElection.retryPeriod=50ms'], message: /leaderElection\.retryPeriod: 50ms is below the service's minimum of 100ms for RETRY_PERIOD/ },
+      { name: 'a zero renewDeadline', set: ['leaderElection.renewDeadline=0s'], message: /leaderElection\.renewDeadline: 0s is below the service's minimum/ },
+      // Other service minimums and ranges.
+      { name: 'a list timeout below the service minimum', set: ['docker.listTimeout=500ms'], message: /docker\.listTimeout: 500ms is below the service's minimum of 1000ms for DOCKER_LIST_TIMEOUT/ },
+      { name: 'an event retention below the service minimum', set: ['eventRetention=30s'], message: /eventRetention: 30s is below the service's minimum of 60000ms for EVENT_RETENTION/ },
+      { name: 'an entry size below 64Ki', set: ['docker.maxEntryBytes=32Ki'], message: /docker\.maxEntryBytes: 32Ki is outside 64Ki-256Mi/ },
+      { name: 'an entry size above 256Mi', set: ['docker.maxEntryBytes=300Mi'], message: /docker\.maxEntryBytes: 300Mi is outside 64Ki-256Mi/ },
+      { name: 'an entry size in an unknown unit', set: ['docker.maxEntryBytes=1GB'], message: /\/docker\/maxEntryBytes/ },
+      // Prometheus refuses a scrape timeout longer than the interval.
+      { name: 'serviceMonitor.scrapeTimeout above the interval', set: ['serviceMonitor.enabled=true', 'serviceMonitor.interval=30s', 'serviceMonitor.scrapeTimeout=45s'], message: /serviceMonitor\.scrapeTimeout \(45s\) must not exceed serviceMonitor\.interval \(30s\)/ },
+      { name: 'serviceMonitor.scrapeTimeout in minutes above the interval', set: ['serviceMonitor.enabled=true', 'serviceMonitor.interval=30s', 'serviceMonitor.scrapeTimeout=1m'], message: /serviceMonitor\.scrapeTimeout \(1m\) must not exceed serviceMonitor\.interval \(30s\)/ },
+      { name: 'a serviceMonitor duration Prometheus cannot read', set: ['serviceMonitor.interval=1.5m'], message: /\/serviceMonitor\/interval/ },
+      { name: 'a plain-number serviceMonitor duration', set: ['serviceMonitor.scrapeTimeout=10'], message: /\/serviceMonitor\/scrapeTimeout/ },
     ];
     for (const b of bad) {
       it(`fails for ${b.name}`, function () {
         const r = lint({ set: b.set });
         expect(r.status, r.stdout).to.not.equal(0);
         expect(r.stdout + r.stderr).to.match(b.message);
-        // helm template refuses the same values, so installs fail the same way.
-        expect(() => templateText({ set: b.set })).to.throw();
+        // helm template refuses the same values with the same message, so installs fail the same way.
+        expect(() => templateText({ set: b.set })).to.throw(b.message);
       });
     }
+
+    // Values right at the edge of each rule pass, so the rules are not stricter than the service.
+    const good: { name: string; set: string[] }[] = [
+      { name: 'a 40s lease renewed every 10s (deadline 30s)', set: ['leaderElection.leaseDuration=40s', 'leaderElection.renewDeadline=30s', 'leaderElection.retryPeriod=10s'] },
+      { name: 'a deadline 1ms under the lease, in mixed units', set: ['leaderElection.leaseDuration=1m30s', 'leaderElection.renewDeadline=89999ms', 'leaderElection.retryPeriod=1.5'] },
+      { name: 'the minimums', set: ['leaderElection.leaseDuration=1s', 'leaderElection.renewDeadline=500ms', 'leaderElection.retryPeriod=100ms'] },
+      { name: 'only a longer lease (defaults for the rest)', set: ['leaderElection.leaseDuration=2m'] },
+      { name: 'a scrape timeout equal to the interval', set: ['serviceMonitor.enabled=true', 'serviceMonitor.interval=1m', 'serviceMonitor.scrapeTimeout=60s'] },
+      { name: 'a composite Prometheus interval', set: ['serviceMonitor.enabled=true', 'serviceMonitor.interval=1m30s', 'serviceMonitor.scrapeTimeout=1m'] },
+      { name: 'a scrape timeout above the interval while the ServiceMonitor is off (nothing renders it)', set: ['serviceMonitor.interval=10s', 'serviceMonitor.scrapeTimeout=20s'] },
+      { name: 'the edges of the other ranges', set: ['docker.maxEntryBytes=64Ki', 'docker.listTimeout=1s', 'eventRetention=1m', 'lastSeenMaxAge=0s'] },
+      { name: 'the largest entry size', set: ['docker.maxEntryBytes=256MiB'] },
+    ];
+    for (const g of good) {
+      it(`passes for ${g.name}`, function () {
+        const r = lint({ set: g.set });
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(() => templateText({ set: g.set })).to.not.throw();
+      });
+    }
+
+    it('compares empty durations with the service defaults of src/config.ts ENV_VARS (one place in _helpers.tpl)', function () {
+      const helpers = readFileSync(HELPERS_FILE, 'utf8');
+      const block = /define "tinyforge-reconciler\.serviceDurationDefaults" -\}\}\n([\s\S]*?)\{\{- end \}\}/.exec(helpers);
+      expect(block, 'the serviceDurationDefaults template').to.not.equal(null);
+      expect(parse(block![1]!)).to.deep.equal({
+        leaseDuration: SERVICE_DEFAULT.LEASE_DURATION,
+        renewDeadline: SERVICE_DEFAULT.RENEW_DEADLINE,
+        retryPeriod: SERVICE_DEFAULT.RETRY_PERIOD,
+      });
+    });
   });
 
   describe('values, schema and README', function () {
@@ -372,24 +447,59 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       expect(reconcilerEnv(docs).has('API_TOKEN'), 'open API by default').to.equal(false);
     });
 
-    it('takes HOST_NAME from the node name and talks to the mounted socket', function () {
+    it('takes HOST_NAME from the node name and talks to Docker through the docker-proxy socket', function () {
       const { docs } = render(v);
       const env = reconcilerEnv(docs);
       expect(env.get('HOST_NAME').valueFrom).to.deep.equal({ fieldRef: { fieldPath: 'spec.nodeName' } });
-      expect(env.get('DOCKER_HOST').value).to.equal(`unix://${SOCKET_IN_CONTAINER}`);
+      expect(env.get('DOCKER_HOST').value).to.equal(`unix://${PROXY_SOCKET}`);
       expect(env.get('LEADER_ELECTION').value).to.equal('true');
     });
 
-    it('mounts the node socket read-only into the reconciler, with the docker group', function () {
+    it('keeps the node socket out of the reconciler: only the docker-proxy sidecar mounts it, with the docker group as its own group', function () {
       const { docs } = render(v);
       const spec = podSpec(docs);
+      expect((spec.containers as K8s[]).map((c) => c.name)).to.deep.equal(['reconciler', 'docker-proxy']);
       expect(hostPathVolumes(docs)).to.deep.equal(['docker-socket']);
       const vol = (spec.volumes as K8s[]).find((x) => x.name === 'docker-socket');
       expect(vol.hostPath).to.deep.equal({ path: '/var/run/docker.sock', type: 'Socket' });
-      const mount = mountsOf(container(docs, 'reconciler')).find((m) => m.name === 'docker-socket');
-      expect(mount).to.deep.equal({ name: 'docker-socket', mountPath: SOCKET_IN_CONTAINER, readOnly: true });
-      expect(spec.containers).to.have.length(1);
-      expect(spec.securityContext.supplementalGroups).to.deep.equal([999]);
+      const reconciler = container(docs, 'reconciler');
+      for (const m of mountsOf(reconciler)) expect(hostPathVolumes(docs), `reconciler mount ${m.name}`).to.not.include(m.name);
+      expect(mountsOf(reconciler).map((m) => m.mountPath)).to.not.include(SOCKET_IN_CONTAINER);
+      const proxy = container(docs, 'docker-proxy');
+      expect(mountsOf(proxy).find((m) => m.name === 'docker-socket')).to.deep.equal({ name: 'docker-socket', mountPath: SOCKET_IN_CONTAINER, readOnly: true });
+      // The docker group belongs to the sidecar alone, never to the reconciler (no pod-wide supplemental group).
+      expect(spec.securityContext.supplementalGroups).to.equal(undefined);
+      expect(proxy.securityContext.runAsGroup).to.equal(999);
+      expect(reconciler.securityContext.runAsGroup).to.equal(undefined);
+    });
+
+    it('runs the same image as the sidecar with the docker-proxy command, listening where DOCKER_HOST points, on a shared emptyDir', function () {
+      const { docs } = render(v);
+      const reconciler = container(docs, 'reconciler');
+      const proxy = container(docs, 'docker-proxy');
+      expect(proxy.image).to.equal(reconciler.image);
+      expect(proxy.command, 'the image entrypoint (the CLI)').to.equal(undefined);
+      expect(proxy.args).to.deep.equal(['docker-proxy', '--listen', `unix://${PROXY_SOCKET}`, '--upstream', `unix://${SOCKET_IN_CONTAINER}`, '--socket-mode', '0660', '--log-level', 'info']);
+      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal(proxy.args[2]);
+      const shared = mountsOf(proxy).find((m) => m.mountPath === '/run/tinyforge');
+      expect(shared, 'the proxy mounts the socket directory').to.not.equal(undefined);
+      expect(shared.readOnly ?? false, 'the proxy creates its socket there').to.equal(false);
+      expect(mountsOf(reconciler).find((m) => m.name === shared.name)).to.deep.equal({ name: shared.name, mountPath: '/run/tinyforge', readOnly: true });
+      const vol = (podSpec(docs).volumes as K8s[]).find((x) => x.name === shared.name);
+      expect(vol).to.deep.equal({ name: shared.name, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+      // Both containers run as the pod's uid; the volume belongs to its fsGroup: the 0660 socket reaches the reconciler only.
+      expect(podSpec(docs).securityContext).to.include({ runAsUser: 10001, fsGroup: 10001 });
+      expect(proxy.securityContext.runAsUser ?? 10001).to.equal(10001);
+      // The proxy listens on no port: nothing in the pod is reachable but the http port.
+      expect(proxy.ports).to.equal(undefined);
+      expect(proxy.readinessProbe).to.equal(undefined);
+    });
+
+    it('the sidecar takes the release image digest too', function () {
+      const digest = `sha256:${'a'.repeat(64)}`;
+      const { docs } = render({ set: [`image.digest=${digest}`] });
+      expect(container(docs, 'docker-proxy').image).to.equal(`ghcr.io/tinyforge/tinyforge-reconciler@${digest}`);
+      expect(container(docs, 'reconciler').image).to.equal(`ghcr.io/tinyforge/tinyforge-reconciler@${digest}`);
     });
 
     it('is hardened', function () {
@@ -409,14 +519,18 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       expect(np.spec.podSelector.matchLabels).to.deep.equal(one(render(v).docs, 'Service').spec.selector);
     });
 
-    it('follows docker.socketPath and docker.groupId', function () {
-      const { docs } = render({ set: ['docker.socketPath=/run/docker.sock', 'docker.groupId=998'] });
+    it('follows docker.socketPath and docker.groupId (ci/docker-proxy-values.yaml)', function () {
+      const { docs } = render({ files: ['docker-proxy-values.yaml'] });
       const vol = (podSpec(docs).volumes as K8s[]).find((x) => x.name === 'docker-socket');
       expect(vol.hostPath.path).to.equal('/run/docker.sock');
-      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal(`unix://${SOCKET_IN_CONTAINER}`);
-      expect(podSpec(docs).securityContext.supplementalGroups).to.deep.equal([998]);
+      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal(`unix://${PROXY_SOCKET}`);
+      expect(container(docs, 'docker-proxy').securityContext.runAsGroup).to.equal(998);
+      expect(container(docs, 'docker-proxy').args.slice(-2)).to.deep.equal(['--log-level', 'warn']);
+      expect(podSpec(docs).securityContext.supplementalGroups).to.equal(undefined);
       const none = render({ set: ['docker.groupId=null'] }).docs;
+      expect(container(none, 'docker-proxy').securityContext.runAsGroup).to.equal(undefined);
       expect(podSpec(none).securityContext.supplementalGroups).to.equal(undefined);
+      expectHardened(docs);
     });
   });
 
@@ -439,9 +553,10 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       expect(env.get('DATABASE_URL').valueFrom.secretKeyRef).to.deep.equal({ name: 'tinyforge-database', key: 'database-url' });
     });
 
-    it('mounts no hostPath at all', function () {
+    it('mounts no hostPath at all and runs no sidecar (dockerProxy applies to daemonset mode only)', function () {
       const { docs } = render(v);
       expect(hostPathVolumes(docs)).to.deep.equal([]);
+      expect((podSpec(docs).containers as K8s[]).map((c) => c.name)).to.deep.equal(['reconciler']);
       expect(podSpec(docs).securityContext.supplementalGroups).to.equal(undefined);
     });
 
@@ -464,54 +579,47 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
     });
   });
 
-  describe('helm template: socket-proxy sidecar (ci/socket-proxy-values.yaml)', function () {
-    const v: Variant = { files: ['socket-proxy-values.yaml'] };
+  describe('helm template: no sidecar (ci/direct-socket-values.yaml, the opt-out)', function () {
+    const v: Variant = { files: ['direct-socket-values.yaml'] };
 
-    it('keeps the socket out of the reconciler container, which talks to the proxy on loopback', function () {
+    it('mounts docker.socketPath read-only into the reconciler, with the docker group as a supplemental group', function () {
       const { docs } = render(v);
-      const reconciler = container(docs, 'reconciler');
-      const hostPaths = hostPathVolumes(docs);
-      expect(hostPaths).to.deep.equal(['docker-socket']);
-      for (const m of mountsOf(reconciler)) expect(hostPaths, `reconciler mount ${m.name}`).to.not.include(m.name);
-      expect(mountsOf(reconciler).map((m) => m.mountPath)).to.not.include(SOCKET_IN_CONTAINER);
-      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal('tcp://127.0.0.1:2375');
+      const spec = podSpec(docs);
+      expect((spec.containers as K8s[]).map((c) => c.name)).to.deep.equal(['reconciler']);
+      expect(hostPathVolumes(docs)).to.deep.equal(['docker-socket']);
+      expect((spec.volumes as K8s[]).find((x) => x.name === 'docker-socket').hostPath).to.deep.equal({ path: '/run/docker-proxy/docker.sock', type: 'Socket' });
+      expect(mountsOf(container(docs, 'reconciler')).find((m) => m.name === 'docker-socket')).to.deep.equal({ name: 'docker-socket', mountPath: SOCKET_IN_CONTAINER, readOnly: true });
+      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal(`unix://${SOCKET_IN_CONTAINER}`);
+      expect(spec.securityContext.supplementalGroups).to.deep.equal([998]);
+      expectHardened(docs);
       expectServiceEnv(docs);
     });
 
-    it('mounts the socket read-only into the proxy alone, allowing only reads the service needs', function () {
-      const { docs } = render(v);
-      expect((podSpec(docs).containers as K8s[]).map((c) => c.name)).to.deep.equal(['reconciler', 'socket-proxy']);
-      const proxy = container(docs, 'socket-proxy');
-      expect(proxy.image).to.match(/^ghcr\.io\/tecnativa\/docker-socket-proxy:/);
-      expect(mountsOf(proxy).find((m) => m.name === 'docker-socket')).to.deep.equal({ name: 'docker-socket', mountPath: SOCKET_IN_CONTAINER, readOnly: true });
-      const env = Object.fromEntries([...envOf(proxy)].map(([k, e]) => [k, e.value]));
-      expect(env).to.deep.equal({
-        CONTAINERS: '1',
-        EVENTS: '1',
-        PING: '1',
-        VERSION: '1',
-        POST: '0',
-        BIND_CONFIG: '127.0.0.1:2375',
-        SOCKET_PATH: SOCKET_IN_CONTAINER,
-      });
-      // The proxy is not exposed: no container port, and the NetworkPolicy admits http only.
-      expect(proxy.ports).to.equal(undefined);
-      expect(one(docs, 'NetworkPolicy').spec.ingress[0].ports).to.deep.equal([{ port: 'http', protocol: 'TCP' }]);
-      expect(podSpec(docs).securityContext.supplementalGroups).to.deep.equal([998]);
+    it('NOTES warn that the reconciler then holds the whole Docker API', function () {
+      const r = helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--dry-run=client', ...variantArgs(v)]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout.slice(r.stdout.indexOf('NOTES:'))).to.match(/dockerProxy\.enabled=false/).and.match(/whole Docker API, which is root on the node/);
+    });
+  });
+
+  describe('the docker socket in every example set-up', function () {
+    it('only the docker-proxy container ever mounts a hostPath, except in the opt-out', function () {
+      for (const file of ['', ...CI_FILES.filter((f) => f !== 'direct-socket-values.yaml')]) {
+        const { docs } = render(file ? { files: [file] } : {});
+        const hostPaths = hostPathVolumes(docs);
+        for (const c of podSpec(docs).containers as K8s[]) {
+          const holds = mountsOf(c).filter((m) => hostPaths.includes(m.name));
+          if (c.name !== 'docker-proxy') expect(holds, `${file || 'defaults'}: ${c.name} mounts a hostPath`).to.deep.equal([]);
+        }
+        expectHardened(docs);
+      }
     });
 
-    it('hardens the proxy too, with writable /tmp and /run emptyDirs', function () {
-      const { docs } = render(v);
-      expectHardened(docs);
-      const proxy = container(docs, 'socket-proxy');
-      const run = mountsOf(proxy).find((m) => m.mountPath === '/run');
-      expect((podSpec(docs).volumes as K8s[]).find((x) => x.name === run?.name)?.emptyDir).to.be.an('object');
-    });
-
-    it('moves the proxy and DOCKER_HOST together when the port changes', function () {
-      const { docs } = render({ files: ['socket-proxy-values.yaml'], set: ['socketProxy.port=23750'] });
-      expect(reconcilerEnv(docs).get('DOCKER_HOST').value).to.equal('tcp://127.0.0.1:23750');
-      expect(envOf(container(docs, 'socket-proxy')).get('BIND_CONFIG').value).to.equal('127.0.0.1:23750');
+    it('no container image is a third-party socket proxy any more', function () {
+      for (const file of ['', ...CI_FILES]) {
+        const { docs } = render(file ? { files: [file] } : {});
+        for (const c of podSpec(docs).containers as K8s[]) expect(c.image, `${file || 'defaults'}: ${c.name}`).to.match(/^ghcr\.io\/tinyforge\/tinyforge-reconciler[:@]/);
+      }
     });
   });
 
@@ -530,7 +638,7 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
     });
 
     it('renders no credential: no URL with user info, no password anywhere', function () {
-      const { text, docs } = render({ files: ['existing-secret-values.yaml', 'socket-proxy-values.yaml', 'monitoring-values.yaml'] });
+      const { text, docs } = render({ files: ['existing-secret-values.yaml', 'docker-proxy-values.yaml', 'monitoring-values.yaml'] });
       expect(text).to.not.match(/[a-z][a-z0-9+.-]*:\/\/[^\s/@"']+:[^\s/@"']+@/i);
       expect(text).to.not.match(/mysql:\/\//);
       for (const d of docs) expect(d.kind).to.not.equal('Secret');
@@ -638,6 +746,9 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
         WRITE_BATCH_SIZE: '250',
         RETRY_MAX_DELAY: '30s',
         EVENT_RETENTION: '14d',
+        LAST_SEEN_MAX_AGE: '0',
+        DOCKER_MAX_ENTRY_BYTES: '4Mi',
+        DOCKER_LIST_TIMEOUT: '2m',
         LEADER_ELECTION: 'true',
         LEASE_DURATION: '20s',
         RENEW_DEADLINE: '12s',

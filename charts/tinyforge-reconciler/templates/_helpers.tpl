@@ -112,38 +112,139 @@ Secret holding API_TOKEN, empty when the API is open.
 {{- end }}
 
 {{/*
+Refuses the values with a message naming the value to fix. `helm template` and `helm install`
+stop at `fail`; `helm lint` renders with a `fail` that only logs, so the same message then stops
+it as the name of a template that does not exist (lint reports: no template "values refused: ...").
+Usage: include "tinyforge-reconciler.refuse" "leaderElection.renewDeadline: ..."
+*/}}
+{{- define "tinyforge-reconciler.refuse" -}}
+{{- fail . }}
+{{- include (printf "values refused: %s" .) dict }}
+{{- end }}
+
+{{/*
 Cross-field checks the schema cannot express well; each failure names the value to fix.
 Included by the workload templates, so `helm lint` and `helm template` report them.
 */}}
 {{- define "tinyforge-reconciler.validate" -}}
 {{- if and .Values.database.url .Values.database.existingSecret }}
-{{- fail "database: set either database.url or database.existingSecret, not both" }}
+{{- include "tinyforge-reconciler.refuse" "database: set either database.url or database.existingSecret, not both" }}
 {{- end }}
 {{- if and .Values.api.token .Values.api.existingSecret }}
-{{- fail "api: set either api.token or api.existingSecret, not both" }}
+{{- include "tinyforge-reconciler.refuse" "api: set either api.token or api.existingSecret, not both" }}
 {{- end }}
 {{- if and .Values.database.url (not (regexMatch "^(mysql|mariadb)://" .Values.database.url)) }}
-{{- fail "database.url: expected mysql://user:password@host:3306/database (the embedded SQLite database cannot be shared by agents)" }}
+{{- include "tinyforge-reconciler.refuse" "database.url: expected mysql://user:password@host:3306/database (the embedded SQLite database cannot be shared by agents)" }}
 {{- end }}
 {{- if eq .Values.mode "deployment" }}
 {{- if not .Values.hostName }}
-{{- fail "hostName: required in deployment mode (the `host` column the replicas own)" }}
+{{- include "tinyforge-reconciler.refuse" "hostName: required in deployment mode (the `host` column the replicas own)" }}
 {{- end }}
 {{- if not .Values.docker.host }}
-{{- fail "docker.host: required in deployment mode (a remote Docker Engine API, for example tcp://docker-proxy:2375)" }}
-{{- end }}
-{{- if .Values.socketProxy.enabled }}
-{{- fail "socketProxy.enabled: the sidecar proxies the socket of the node a pod lands on, so it belongs to daemonset mode; in deployment mode point docker.host at a proxy next to the Docker Engine" }}
+{{- include "tinyforge-reconciler.refuse" "docker.host: required in deployment mode (a remote Docker Engine API, for example tcp://docker-proxy:2375)" }}
 {{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
-{{- fail "leaderElection.enabled: must be true with replicaCount > 1 (replicas of one host would write at the same time)" }}
+{{- include "tinyforge-reconciler.refuse" "leaderElection.enabled: must be true with replicaCount > 1 (replicas of one host would write at the same time)" }}
 {{- end }}
 {{- else }}
 {{- if .Values.hostName }}
-{{- fail "hostName: must be empty in daemonset mode (each agent owns its node's name); use mode=deployment for a fixed host name" }}
+{{- include "tinyforge-reconciler.refuse" "hostName: must be empty in daemonset mode (each agent owns its node's name); use mode=deployment for a fixed host name" }}
 {{- end }}
 {{- if .Values.docker.host }}
-{{- fail "docker.host: must be empty in daemonset mode (each agent talks to its node's socket, docker.socketPath); use mode=deployment for a remote Docker Engine" }}
+{{- include "tinyforge-reconciler.refuse" "docker.host: must be empty in daemonset mode (each agent talks to its node's socket, docker.socketPath); use mode=deployment for a remote Docker Engine" }}
+{{- end }}
+{{- end }}
+{{- include "tinyforge-reconciler.validateDurations" . }}
+{{- end }}
+
+{{/*
+The service's defaults for the leader-election durations, as src/config.ts ENV_VARS states them
+(the chart test fails when they drift): an empty value means the service uses these, so the
+cross-field rules compare with them.
+*/}}
+{{- define "tinyforge-reconciler.serviceDurationDefaults" -}}
+leaseDuration: 40s
+renewDeadline: 30s
+retryPeriod: 10s
+{{- end }}
+
+{{/*
+A duration in milliseconds (a float, printed by Go): `500ms`, `15s`, `1m30s`, `2h`, `7d`, `1w`,
+`1y`, or a plain number of seconds (`45`, `0.5`), as the service (src/config.ts parseDuration) and
+Prometheus read them. Usage: include "tinyforge-reconciler.durationMs" (list "name" "15s")
+*/}}
+{{- define "tinyforge-reconciler.durationMs" -}}
+{{- $name := index . 0 }}
+{{- $raw := index . 1 | toString | trim }}
+{{- if regexMatch "^[0-9]+(\\.[0-9]+)?$" $raw }}
+{{- mulf (float64 $raw) 1000 }}
+{{- else if regexMatch "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w|y))+$" $raw }}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w|y)" $raw -1 }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $total = addf $total (mulf (float64 $number) (get $units (trimPrefix $number .))) }}
+{{- end }}
+{{- $total }}
+{{- else }}
+{{- include "tinyforge-reconciler.refuse" (printf "%s: %q is not a duration (500ms, 15s, 1m30s, 2h)" $name $raw) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Cross-field duration rules the JSON schema cannot state: the ones src/config.ts enforces at start
+(a pod with values it refuses would crash-loop) and the one Prometheus enforces on a scrape config.
+*/}}
+{{- define "tinyforge-reconciler.validateDurations" -}}
+{{- $defaults := include "tinyforge-reconciler.serviceDurationDefaults" . | fromYaml }}
+{{- $le := .Values.leaderElection }}
+{{- $lease := dict "name" "leaderElection.leaseDuration" "env" "LEASE_DURATION" "raw" ($le.leaseDuration | toString) "min" 1000.0 }}
+{{- $renew := dict "name" "leaderElection.renewDeadline" "env" "RENEW_DEADLINE" "raw" ($le.renewDeadline | toString) "min" 500.0 }}
+{{- $retry := dict "name" "leaderElection.retryPeriod" "env" "RETRY_PERIOD" "raw" ($le.retryPeriod | toString) "min" 100.0 }}
+{{- range $d := list $lease $renew $retry }}
+{{- $key := trimPrefix "leaderElection." $d.name }}
+{{- $_ := set $d "shown" (ternary (printf "%s" $d.raw) (printf "%s, the service default" (get $defaults $key)) (ne $d.raw "")) }}
+{{- $_ := set $d "ms" (include "tinyforge-reconciler.durationMs" (list $d.name (default (get $defaults $key) $d.raw)) | float64) }}
+{{- if lt $d.ms $d.min }}
+{{- include "tinyforge-reconciler.refuse" (printf "%s: %s is below the service's minimum of %vms for %s" $d.name $d.shown $d.min $d.env) }}
+{{- end }}
+{{- end }}
+{{- if ge $renew.ms $lease.ms }}
+{{- include "tinyforge-reconciler.refuse" (printf "leaderElection.renewDeadline (%s) must be shorter than leaderElection.leaseDuration (%s): the service refuses RENEW_DEADLINE >= LEASE_DURATION and the pod would crash-loop" $renew.shown $lease.shown) }}
+{{- end }}
+{{- if ge $retry.ms $renew.ms }}
+{{- include "tinyforge-reconciler.refuse" (printf "leaderElection.retryPeriod (%s) must be shorter than leaderElection.renewDeadline (%s): the service refuses RETRY_PERIOD >= RENEW_DEADLINE and the pod would crash-loop" $retry.shown $renew.shown) }}
+{{- end }}
+{{- /* The service's minimum of each other duration the chart passes (src/config.ts loadConfig). */}}
+{{- $minimums := list
+  (list "healthzMaxPassAge" "HEALTHZ_MAX_PASS_AGE" .Values.healthzMaxPassAge 1.0)
+  (list "retryMaxDelay" "RETRY_MAX_DELAY" .Values.retryMaxDelay 5.0)
+  (list "eventRetention" "EVENT_RETENTION" .Values.eventRetention 60000.0)
+  (list "database.statementTimeout" "DB_STATEMENT_TIMEOUT" .Values.database.statementTimeout 100.0)
+  (list "database.connectTimeout" "DB_CONNECT_TIMEOUT" .Values.database.connectTimeout 100.0)
+  (list "docker.listTimeout" "DOCKER_LIST_TIMEOUT" .Values.docker.listTimeout 1000.0) }}
+{{- range $m := $minimums }}
+{{- $raw := index $m 2 | toString }}
+{{- if $raw }}
+{{- $ms := include "tinyforge-reconciler.durationMs" (list (index $m 0) $raw) | float64 }}
+{{- if lt $ms (index $m 3) }}
+{{- include "tinyforge-reconciler.refuse" (printf "%s: %s is below the service's minimum of %vms for %s" (index $m 0) $raw (index $m 3) (index $m 1)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.docker.maxEntryBytes }}
+{{- $size := regexFind "^[0-9]+" (toString .) | float64 }}
+{{- $unit := regexFind "(Ki|Mi)" (toString .) }}
+{{- $bytes := mulf $size (ternary 1024 (ternary 1048576 1 (eq $unit "Mi")) (eq $unit "Ki")) }}
+{{- if or (lt $bytes 65536.0) (gt $bytes 268435456.0) }}
+{{- include "tinyforge-reconciler.refuse" (printf "docker.maxEntryBytes: %s is outside 64Ki-256Mi, which the service refuses for DOCKER_MAX_ENTRY_BYTES" (toString .)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.serviceMonitor.enabled }}
+{{- $interval := include "tinyforge-reconciler.durationMs" (list "serviceMonitor.interval" .Values.serviceMonitor.interval) | float64 }}
+{{- $timeout := include "tinyforge-reconciler.durationMs" (list "serviceMonitor.scrapeTimeout" .Values.serviceMonitor.scrapeTimeout) | float64 }}
+{{- if gt $timeout $interval }}
+{{- include "tinyforge-reconciler.refuse" (printf "serviceMonitor.scrapeTimeout (%s) must not exceed serviceMonitor.interval (%s): Prometheus refuses a scrape timeout longer than the interval" (toString .Values.serviceMonitor.scrapeTimeout) (toString .Values.serviceMonitor.interval)) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -154,8 +255,8 @@ DOCKER_HOST as the reconciler sees it.
 {{- define "tinyforge-reconciler.dockerHost" -}}
 {{- if eq .Values.mode "deployment" }}
 {{- .Values.docker.host }}
-{{- else if .Values.socketProxy.enabled }}
-{{- printf "tcp://127.0.0.1:%d" (int .Values.socketProxy.port) }}
+{{- else if .Values.dockerProxy.enabled }}
+{{- printf "unix://%s/docker.sock" (include "tinyforge-reconciler.proxySocketDir" .) }}
 {{- else }}
 {{- printf "unix://%s" (include "tinyforge-reconciler.socketMountPath" .) }}
 {{- end }}
@@ -169,7 +270,23 @@ Where the node's socket appears inside a container (fixed, whatever the host pat
 {{- end }}
 
 {{/*
-True ("true") when the pod mounts the node's Docker socket (daemonset mode).
+The directory, shared by the docker-proxy sidecar and the reconciler (an emptyDir), that holds the
+proxy's socket.
+*/}}
+{{- define "tinyforge-reconciler.proxySocketDir" -}}
+/run/tinyforge
+{{- end }}
+
+{{/*
+True ("true") when the pod runs the docker-proxy sidecar (daemonset mode, dockerProxy.enabled).
+*/}}
+{{- define "tinyforge-reconciler.runsProxy" -}}
+{{- if and (eq .Values.mode "daemonset") .Values.dockerProxy.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+True ("true") when the pod mounts the node's Docker socket (daemonset mode), into the sidecar or,
+without it, into the reconciler.
 */}}
 {{- define "tinyforge-reconciler.mountsSocket" -}}
 {{- if eq .Values.mode "daemonset" }}true{{ end }}
@@ -259,6 +376,18 @@ empty so the service's own default applies.
 - name: EVENT_RETENTION
   value: {{ . | toString | quote }}
 {{- end }}
+{{- with .Values.lastSeenMaxAge }}
+- name: LAST_SEEN_MAX_AGE
+  value: {{ . | toString | quote }}
+{{- end }}
+{{- with .Values.docker.maxEntryBytes }}
+- name: DOCKER_MAX_ENTRY_BYTES
+  value: {{ . | toString | quote }}
+{{- end }}
+{{- with .Values.docker.listTimeout }}
+- name: DOCKER_LIST_TIMEOUT
+  value: {{ . | toString | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -294,7 +423,8 @@ spec:
   terminationGracePeriodSeconds: {{ add (int .Values.shutdownGracePeriodSeconds) 10 }}
   securityContext:
     {{- $podSecurityContext := deepCopy .Values.podSecurityContext }}
-    {{- if and (include "tinyforge-reconciler.mountsSocket" .) (not (kindIs "invalid" .Values.docker.groupId)) }}
+    {{- /* The docker group only for a reconciler that holds the socket itself; the sidecar gets it as its runAsGroup. */}}
+    {{- if and (include "tinyforge-reconciler.mountsSocket" .) (not (include "tinyforge-reconciler.runsProxy" .)) (not (kindIs "invalid" .Values.docker.groupId)) }}
     {{- $groups := concat (default (list) $podSecurityContext.supplementalGroups) (list (int .Values.docker.groupId)) | uniq }}
     {{- $_ := set $podSecurityContext "supplementalGroups" $groups }}
     {{- end }}
@@ -349,36 +479,42 @@ spec:
       volumeMounts:
         - name: tmp
           mountPath: /tmp
-        {{- if and (include "tinyforge-reconciler.mountsSocket" .) (not .Values.socketProxy.enabled) }}
+        {{- if include "tinyforge-reconciler.runsProxy" . }}
+        # The proxy's socket only; connecting needs no write access to the volume.
+        - name: docker-proxy-socket
+          mountPath: {{ include "tinyforge-reconciler.proxySocketDir" . }}
+          readOnly: true
+        {{- else if include "tinyforge-reconciler.mountsSocket" . }}
+        # dockerProxy.enabled=false: the whole Docker API (root on the node) unless docker.socketPath
+        # is the socket of a proxy the operator runs.
         - name: docker-socket
           mountPath: {{ include "tinyforge-reconciler.socketMountPath" . }}
           readOnly: true
         {{- end }}
-    {{- if .Values.socketProxy.enabled }}
-    - name: socket-proxy
-      image: {{ include "tinyforge-reconciler.imageRef" (dict "image" .Values.socketProxy.image "defaultTag" "latest") | quote }}
-      imagePullPolicy: {{ .Values.socketProxy.image.pullPolicy }}
-      env:
-        # Only what the reconciler needs: list/inspect containers, events, ping, version.
-        - name: CONTAINERS
-          value: "1"
-        - name: EVENTS
-          value: "1"
-        - name: PING
-          value: "1"
-        - name: VERSION
-          value: "1"
-        # GET and HEAD only: the API is read-only through the proxy.
-        - name: POST
-          value: "0"
-        # Loopback only: the proxy is for this pod, never for the network.
-        - name: BIND_CONFIG
-          value: {{ printf "127.0.0.1:%d" (int .Values.socketProxy.port) | quote }}
-        - name: SOCKET_PATH
-          value: {{ include "tinyforge-reconciler.socketMountPath" . | quote }}
+    {{- if include "tinyforge-reconciler.runsProxy" . }}
+    # The only container that holds the node's Docker socket: an allow-list proxy (src/proxy/) that
+    # passes GET of ping, version, container list/inspect and events, and refuses the rest with 403.
+    - name: docker-proxy
+      image: {{ include "tinyforge-reconciler.imageRef" (dict "image" .Values.image "defaultTag" .Chart.AppVersion) | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      args:
+        - docker-proxy
+        - --listen
+        - {{ printf "unix://%s/docker.sock" (include "tinyforge-reconciler.proxySocketDir" .) | quote }}
+        - --upstream
+        - {{ printf "unix://%s" (include "tinyforge-reconciler.socketMountPath" .) | quote }}
+        # 0660: the socket belongs to uid 10001 (both containers) and the volume's fsGroup.
+        - --socket-mode
+        - "0660"
+        - --log-level
+        - {{ .Values.dockerProxy.logLevel | quote }}
       securityContext:
-        {{- toYaml .Values.socketProxy.securityContext | nindent 8 }}
-      {{- with .Values.socketProxy.resources }}
+        {{- $proxySecurityContext := deepCopy .Values.dockerProxy.securityContext }}
+        {{- if not (kindIs "invalid" .Values.docker.groupId) }}
+        {{- $_ := set $proxySecurityContext "runAsGroup" (int .Values.docker.groupId) }}
+        {{- end }}
+        {{- toYaml $proxySecurityContext | nindent 8 }}
+      {{- with .Values.dockerProxy.resources }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}
@@ -386,11 +522,8 @@ spec:
         - name: docker-socket
           mountPath: {{ include "tinyforge-reconciler.socketMountPath" . }}
           readOnly: true
-        # The proxy renders its HAProxy config into /tmp and writes its pid file to /run.
-        - name: socket-proxy-tmp
-          mountPath: /tmp
-        - name: socket-proxy-run
-          mountPath: /run
+        - name: docker-proxy-socket
+          mountPath: {{ include "tinyforge-reconciler.proxySocketDir" . }}
     {{- end }}
   volumes:
     - name: tmp
@@ -402,12 +535,10 @@ spec:
         path: {{ .Values.docker.socketPath }}
         type: Socket
     {{- end }}
-    {{- if .Values.socketProxy.enabled }}
-    - name: socket-proxy-tmp
+    {{- if include "tinyforge-reconciler.runsProxy" . }}
+    - name: docker-proxy-socket
       emptyDir:
-        sizeLimit: 16Mi
-    - name: socket-proxy-run
-      emptyDir:
+        medium: Memory
         sizeLimit: 1Mi
     {{- end }}
   {{- with .Values.nodeSelector }}
