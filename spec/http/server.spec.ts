@@ -207,6 +207,16 @@ describe('HTTP app: probe answers in fixed words, the detail in the log', () => 
     ]);
   });
 
+  it('logs a start (database connecting, first pass pending) at info, not warn', async () => {
+    const { log, lines } = capturedLog();
+    const s = await serve({ log, readiness: () => checkReadiness({ db: undefined, docker: { ping: async () => undefined }, standby: false, firstPassDone: false }) });
+    servers.push(s);
+    expect((await fetch(`${s.base}/readyz`)).status).to.equal(503);
+    expect(lines.filter((l) => l.probe).map((l) => [l.level, l.msg, l.detail])).to.deep.equal([
+      ['info', 'readiness probe fails', { database: 'not connected yet (the connect loop logs each failed attempt)', firstPass: 'the first full pass has not completed yet' }],
+    ]);
+  });
+
   it('an error thrown by a probe is a plain 500 without its text', async () => {
     const s = await serve({
       readiness: async () => {

@@ -104,7 +104,9 @@ class ProbeLog {
     const now = this.now();
     if (last && last.checks === checks && now - last.at < PROBE_LOG_EVERY_MS) return;
     this.failing.set(name, { checks, at: now });
-    this.log.warn({ probe: name, checks: p.body.checks, detail: p.detail }, `${name} probe fails`);
+    // Waiting for the database connection or the first pass is how every start looks: info, not warn.
+    const starting = Object.values(p.body.checks).every((c) => c === 'ok' || c === 'pending' || c === 'connecting');
+    this.log[starting ? 'info' : 'warn']({ probe: name, checks: p.body.checks, detail: p.detail }, `${name} probe fails`);
   }
 }
 
