@@ -58,6 +58,13 @@ migrate: build
 bench: build
 	node --expose-gc dist/bench/run.js
 
+## Many agents (one per simulated Docker host, leader election on) against one MariaDB: database load per
+## host, steady and under churn, swept over the number of hosts; writes docs/benchmarks-fleet.md and
+## docs/img/fleet-load.svg. Options: make bench-fleet ARGS='--help' (--quick: under 3 minutes).
+.PHONY: bench-fleet
+bench-fleet: build
+	node --expose-gc dist/bench/fleet/main.js $(ARGS)
+
 clean:
 	rm -rf dist .tmp
 
