@@ -1,13 +1,18 @@
-# syntax=docker/dockerfile:1
-# Image of tinyforge-reconciler, as run by charts/tinyforge-reconciler.
+# Image of tinyforge-reconciler, as run by charts/tinyforge-reconciler (the reconciler and its
+# docker-proxy sidecar). No `# syntax=` line: the builder's own Dockerfile frontend is used, so no
+# frontend image is pulled by tag.
 #
 #   docker build -t tinyforge-reconciler:0.1.0 .
 #   docker run --rm tinyforge-reconciler:0.1.0 --help
 #
-# BASE_IMAGE is any Debian-like image with Node.js 20 (>= 20.19) on PATH; the default is the
-# official one. scripts/build-image.sh builds from a locally made base when no registry is
+# BASE_IMAGE is any Debian-like image with Node.js 20 (>= 20.19) on PATH. The default is the
+# official node:20-bookworm-slim pinned by the digest of its multi-platform index (Node.js
+# 20.20.2), so a moved or poisoned tag cannot change what is built: the registry refuses a pull
+# whose content does not hash to it. Move it deliberately with scripts/update-base-digest.sh,
+# which resolves the tag's current digest (docker buildx imagetools, crane or skopeo) and
+# rewrites this line. scripts/build-image.sh builds from a locally made base when no registry is
 # reachable.
-ARG BASE_IMAGE=node:20-bookworm-slim
+ARG BASE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 
 # ---- build: compile TypeScript with the full dependency tree --------------------------------
 FROM ${BASE_IMAGE} AS build

@@ -72,6 +72,9 @@ uid="$(docker run --rm --network none --entrypoint id "$tag" -u)"
 version="$(docker run --rm --network none "$tag" --version)"
 [[ "$version" == "$(node -p "require('$root/package.json').version")" ]] || { echo "--version printed '$version'" >&2; exit 1; }
 docker run --rm --network none "$tag" --help | grep -q 'tinyforge-reconciler migrate' || { echo "--help lacks the migrate command" >&2; exit 1; }
+# The chart's sidecar runs the same image with `docker-proxy`: its argument check answers without a socket.
+proxy_out="$(docker run --rm --network none "$tag" docker-proxy --socket-mode 0666 2>&1 || true)"
+grep -q 'lets any user on the machine connect' <<<"$proxy_out" || { echo "docker-proxy did not check its arguments: $proxy_out" >&2; exit 1; }
 # Production dependencies only.
 if docker run --rm --network none --entrypoint sh "$tag" -c 'test -e /app/node_modules/typescript || test -e /app/node_modules/mocha'; then
   echo "dev dependencies found in the image" >&2
