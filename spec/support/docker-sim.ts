@@ -25,6 +25,7 @@
  * - render.ts: list entries, inspect documents, event lines, /version and /info.
  * - events.ts: event times, the `since` history, live streams and slow-consumer drops.
  * - requests.ts: the request log; server.ts: HTTP routing, headers, the streamed list, pause/resume.
+ * - drip.ts: list answers that trickle out a few bytes a tick (fault tests: `dripList`).
  * - factory.ts: Tinyforge-looking containers; bulk.ts: populate and churn.
  * - simulator.ts: `DockerSimulator`, which builds the parts and offers the operations (state, faults, requests).
  */

@@ -1,142 +1,450 @@
 import Docker from 'dockerode';
-import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { setMaxListeners } from 'node:events';
+import { pipeline, type Readable } from 'node:stream';
 import type { DockerConfig } from '../config.js';
 import { errorMessage } from '../domain/errors.js';
 import { COMPOSE_PROJECT_PREFIX, LABEL_COMPOSE_PROJECT, LABEL_MANAGED } from '../domain/labels.js';
 import type { ContainerItem } from '../domain/types.js';
+import type { Logger } from '../log.js';
+import { EventLineLimiter } from './event-lines.js';
 import type { EventStreamOpener } from './event-watcher.js';
 import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './items.js';
-import { JsonArraySplitter } from './json-array-stream.js';
+import { JsonArraySplitter, type SplitElement } from './json-array-stream.js';
+import { LIST_ENTRY_PICK, listVerdict, pickedId, type ListKind } from './list-entry.js';
+import { OversizedReporter, type OversizedSource } from './oversized.js';
+
+/** DOCKER_MAX_ENTRY_BYTES by default: the largest list entry, event line or inspect answer read. */
+export const DEFAULT_MAX_ENTRY_BYTES = 1 << 20;
+/** DOCKER_LIST_TIMEOUT by default: the whole container list, both calls. */
+export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+/** Per-request idle timeout, and the whole-call deadline of inspect and ping. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** The most of an error answer read for its message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface DockerClientOptions {
+  /** Idle timeout of every request but the event stream; also the deadline of a whole inspect or ping (ms). */
+  timeoutMs?: number;
+  /** Cuts an event stream that stayed silent this long (off by default), which the watcher treats like any other ending. */
+  eventStreamIdleTimeoutMs?: number;
+  /** DOCKER_MAX_ENTRY_BYTES. */
+  maxEntryBytes?: number;
+  /** DOCKER_LIST_TIMEOUT. */
+  listTimeoutMs?: number;
+  /** Aborting it aborts every call in flight and fails every later one (the app's shutdown); see also {@link DockerClient.close}. */
+  signal?: AbortSignal;
+  /** Counts oversized entries (`tinyforge_reconciler_docker_oversized_entries_total`). */
+  metrics?: { dockerOversizedEntries: { inc(labels: { source: OversizedSource }): void } };
+  /** Oversized entries are logged here, once per container. */
+  log?: Pick<Logger, 'warn'>;
+}
+
+/** One call to the daemon: its own signal (a pass or a worker stopping), on top of the client's. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** The daemon answered with an error status (its `message`, read up to 64 KiB). */
+export class DockerApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(`(HTTP code ${statusCode}) ${message}`);
+    this.name = 'DockerApiError';
+  }
+}
+
+/** An answer larger than DOCKER_MAX_ENTRY_BYTES: not read. */
+export class EntryTooLargeError extends Error {
+  constructor(what: string, limitBytes: number) {
+    super(`${what}: the daemon's answer is larger than DOCKER_MAX_ENTRY_BYTES (${limitBytes} bytes); not read`);
+    this.name = 'EntryTooLargeError';
+  }
+}
+
+/** A call ran out of its deadline. */
+export class DockerTimeoutError extends Error {
+  constructor(what: string, ms: number, setting: string) {
+    super(`${what} did not complete within ${formatMs(ms)} (${setting}); cut`);
+    this.name = 'DockerTimeoutError';
+  }
+}
+
+/** The client was closed (shutdown) or the caller's signal aborted. */
+export class DockerAbortedError extends Error {
+  constructor(what: string) {
+    super(`${what}: aborted (shutting down)`);
+    this.name = 'DockerAbortedError';
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+type Dial = (o: unknown, cb: (err: unknown, res?: IncomingMessage) => void) => void;
+
+/** Every status is handed to us: docker-modem would read an error answer whole, however long. */
+const ANY_STATUS: Record<number, true> = Object.fromEntries(Array.from({ length: 500 }, (_, k) => [k + 100, true]));
 
 /**
  * The only module that talks to dockerode. Read-only by construction: it calls
  * `GET /_ping`, `GET /containers/json`, `GET /containers/{id}/json` and
  * `GET /events`, nothing else, so it works through a read-only socket proxy.
+ *
+ * Bounded in memory and time, whatever the daemon (or a tenant's labels) sends:
+ * - a list entry, an event line or an inspect answer larger than `maxEntryBytes` is never held
+ *   whole: list entries and event lines are dropped as they stream (counted, logged once per
+ *   container), an inspect fails with {@link EntryTooLargeError}; error answers are read up to
+ *   64 KiB;
+ * - only Tinyforge containers are parsed: the list decides from the entry's `Id` and dispatch
+ *   labels, picked from its bytes as they stream (src/docker/list-entry.ts);
+ * - a list has a deadline for the whole answer (`listTimeoutMs`), an inspect or ping one of
+ *   `timeoutMs`, on top of the idle timeout; a call past its deadline is cut (the response
+ *   destroyed) and fails with {@link DockerTimeoutError};
+ * - {@link close} (or the `signal` option) aborts every call in flight: shutdown never waits for
+ *   a daemon that drips bytes.
  */
 export class DockerClient implements EventStreamOpener {
   private readonly api: Docker;
   private readonly streamApi: Docker;
+  private readonly closing = new AbortController();
+  private readonly timeoutMs: number;
+  private readonly maxEntryBytes: number;
+  private readonly listTimeoutMs: number;
+  private readonly oversized: OversizedReporter;
 
-  /**
-   * `timeoutMs` bounds every request; `eventStreamIdleTimeoutMs` (off by default) cuts an event
-   * stream that stayed silent that long, which the watcher treats like any other ending.
-   */
-  constructor(cfg: DockerConfig, opts: { timeoutMs?: number; eventStreamIdleTimeoutMs?: number } = {}) {
+  constructor(cfg: DockerConfig, opts: DockerClientOptions = {}) {
     const base: Docker.DockerOptions =
       cfg.kind === 'unix' ? { socketPath: cfg.socketPath } : { host: cfg.host, port: cfg.port, protocol: cfg.protocol };
-    this.api = new Docker({ ...base, timeout: opts.timeoutMs ?? 30_000 });
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+    this.listTimeoutMs = opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
+    this.api = new Docker({ ...base, timeout: this.timeoutMs });
     // No client timeout on the event stream: it is idle for long stretches by nature.
     this.streamApi = new Docker(opts.eventStreamIdleTimeoutMs ? { ...base, timeout: opts.eventStreamIdleTimeoutMs } : base);
+    // One listener per call in flight (workers inspect concurrently): no leak warning for that.
+    setMaxListeners(0, this.closing.signal);
+    const metrics = opts.metrics;
+    this.oversized = new OversizedReporter({
+      limitBytes: this.maxEntryBytes,
+      count: metrics ? (source) => metrics.dockerOversizedEntries.inc({ source }) : undefined,
+      log: opts.log,
+    });
+    if (opts.signal) {
+      if (opts.signal.aborted) this.close();
+      else opts.signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+  }
+
+  /** Aborts every call in flight; every later call fails at once. Idempotent. */
+  close(): void {
+    this.closing.abort();
   }
 
   /**
    * Every Tinyforge container in every state: `tinyforge.managed=true` ones and compose
-   * containers whose project starts with `tinyforge-` (two list calls, merged by ID).
+   * containers whose project starts with `tinyforge-` (two list calls, merged by ID). Rejects
+   * when the answer is malformed, when the whole list took longer than `listTimeoutMs`, or when
+   * aborted: a failed list is never a partial one.
    */
-  async listManaged(): Promise<ContainerItem[]> {
+  async listManaged(opts: CallOptions = {}): Promise<ContainerItem[]> {
     const byId = new Map<string, ContainerItem>();
-    // The compose list repeats every managed compose container: those are skipped by a byte
-    // search before parsing (and deduplicated by ID in any case).
-    const managedMarker = Buffer.from(`"${LABEL_MANAGED}":"true"`);
-    await Promise.all([
-      this.streamList({ label: [`${LABEL_MANAGED}=true`] }, (item) => {
-        if (item.id !== '') byId.set(item.id, item);
-      }),
-      this.streamList({ label: [LABEL_COMPOSE_PROJECT] }, (item) => {
-        if (item.id !== '' && !byId.has(item.id) && (item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) byId.set(item.id, item);
-      }, managedMarker),
-    ]);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DockerTimeoutError('container list', this.listTimeoutMs, 'DOCKER_LIST_TIMEOUT')), this.listTimeoutMs);
+    // One failed call cuts the other: nothing is left streaming in the background.
+    const failed = new AbortController();
+    const { signal, dispose } = linked([deadline.signal, failed.signal, ...this.signals(opts)]);
+    const run = (kind: ListKind, filters: Record<string, string[]>, onItem: (item: ContainerItem) => void) =>
+      this.streamList(kind, filters, onItem, signal).catch((err: unknown) => {
+        failed.abort(err);
+        throw err;
+      });
+    try {
+      await Promise.all([
+        run('managed', { label: [`${LABEL_MANAGED}=true`] }, (item) => {
+          if (item.id !== '') byId.set(item.id, item);
+        }),
+        // The compose list repeats every managed compose container: those are skipped before parsing.
+        run('compose', { label: [LABEL_COMPOSE_PROJECT] }, (item) => {
+          if (item.id !== '' && !byId.has(item.id)) byId.set(item.id, item);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      dispose();
+    }
     return [...byId.values()];
   }
 
   /**
-   * `GET /containers/json?all=1&filters=...`, parsed entry by entry as the response streams in,
-   * so memory holds items, never the whole document. Entries containing `skipIfContains` are
-   * not parsed at all.
+   * `GET /containers/json?all=1&filters=...`, split entry by entry as the response streams in:
+   * memory holds items, never the whole document, nor an entry above the cap. An entry is parsed
+   * only when its picked fields say it is one this list keeps (or cannot tell).
    */
-  private streamList(filters: Record<string, string[]>, onItem: (item: ContainerItem) => void, skipIfContains?: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const opts = {
-        path: '/containers/json?',
-        method: 'GET',
-        options: { all: true, filters: JSON.stringify(filters) },
-        isStream: true,
-        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
-      };
-      (this.api.modem as unknown as { dial(o: unknown, cb: (err: unknown, res?: Readable) => void): void }).dial(opts, (err, res) => {
-        if (err || !res) return reject(err ?? new Error('no response'));
-        const splitter = new JsonArraySplitter();
-        let failed = false;
-        const fail = (e: unknown) => {
-          if (failed) return;
-          failed = true;
-          res.destroy();
-          reject(e);
-        };
-        res.on('data', (chunk: Buffer) => {
-          if (failed) return;
-          try {
-            for (const el of splitter.push(chunk)) {
-              if (skipIfContains && el.includes(skipIfContains)) continue;
-              onItem(itemFromListEntry(JSON.parse(el.toString('utf8')) as Record<string, unknown>));
-            }
-          } catch (e) {
-            fail(new Error(`malformed container list from the daemon: ${errorMessage(e)}`));
-          }
-        });
-        res.on('error', fail);
-        res.on('end', () => {
-          if (failed) return;
-          try {
-            splitter.end();
-            failed = true; // settled: a later 'close' is expected
-            resolve();
-          } catch (e) {
-            fail(e);
-          }
-        });
-        res.on('close', () => fail(new Error('container list response closed early')));
-      });
+  private async streamList(kind: ListKind, filters: Record<string, string[]>, onItem: (item: ContainerItem) => void, signal: AbortSignal): Promise<void> {
+    const res = await this.open(this.api, '/containers/json?', { all: true, filters: JSON.stringify(filters) }, signal, 'container list');
+    const splitter = new JsonArraySplitter({ maxElementBytes: this.maxEntryBytes, pick: LIST_ENTRY_PICK });
+    const take = (el: SplitElement) => {
+      const verdict = listVerdict(kind, el.fields, el.rootKind);
+      if (el.bytes === undefined) {
+        this.oversized.report({ source: 'list', containerId: pickedId(el.fields), bytes: el.size, candidate: verdict });
+        return;
+      }
+      if (verdict === 'no') return;
+      const item = itemFromListEntry(JSON.parse(el.bytes.toString('utf8')) as Record<string, unknown>);
+      if (kind === 'managed' || (item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) onItem(item);
+    };
+    await consume(res, signal, 'container list', (chunk) => {
+      try {
+        for (const el of splitter.push(chunk)) take(el);
+      } catch (e) {
+        throw new Error(`malformed container list from the daemon: ${errorMessage(e)}`);
+      }
     });
+    try {
+      splitter.end();
+    } catch (e) {
+      throw new Error(`malformed container list from the daemon: ${errorMessage(e)}`);
+    }
   }
 
   /**
    * The current state of one container; `undefined` when it does not exist (404) or is not a
    * Tinyforge container.
    */
-  async inspect(id: string): Promise<ContainerItem | undefined> {
-    try {
-      const doc = (await this.api.getContainer(id).inspect()) as unknown as Record<string, unknown>;
-      const item = itemFromInspect(doc);
-      return isTinyforgeCandidate(item.labels) ? item : undefined;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-      throw err;
-    }
+  async inspect(id: string, opts: CallOptions = {}): Promise<ContainerItem | undefined> {
+    const doc = await this.inspectDoc(id, opts);
+    if (doc === undefined) return undefined;
+    const item = itemFromInspect(doc);
+    return isTinyforgeCandidate(item.labels) ? item : undefined;
   }
 
   /**
    * Any container by ID or name (for `explain`): the item and whether the controller lists it
    * at all; `undefined` when the daemon knows no such container.
    */
-  async inspectAny(ref: string): Promise<{ item: ContainerItem; candidate: boolean } | undefined> {
+  async inspectAny(ref: string, opts: CallOptions = {}): Promise<{ item: ContainerItem; candidate: boolean } | undefined> {
+    const doc = await this.inspectDoc(ref, opts);
+    if (doc === undefined) return undefined;
+    const item = itemFromInspect(doc);
+    return { item, candidate: isTinyforgeCandidate(item.labels) };
+  }
+
+  /** `GET /containers/{ref}/json`, at most `maxEntryBytes` of it, within `timeoutMs`; undefined on 404. */
+  private async inspectDoc(ref: string, opts: CallOptions): Promise<Record<string, unknown> | undefined> {
+    const what = `inspect of container ${ref}`;
+    const body = await this.withDeadline(what, this.timeoutMs, 'the Docker request timeout', opts, async (signal) => {
+      const res = await this.open(this.api, `/containers/${encodeURIComponent(ref)}/json`, undefined, signal, what, [404]);
+      if (res.statusCode === 404) {
+        res.resume();
+        res.destroy();
+        return undefined;
+      }
+      const b = await readBounded(res, this.maxEntryBytes, signal, what);
+      if (b === undefined) {
+        this.oversized.report({ source: 'inspect', containerId: ref });
+        throw new EntryTooLargeError(what, this.maxEntryBytes);
+      }
+      return b;
+    });
+    if (body === undefined) return undefined;
+    const doc = JSON.parse(body.toString('utf8')) as unknown;
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${what}: the daemon's answer is not a JSON object`);
+    return doc as Record<string, unknown>;
+  }
+
+  /** `GET /_ping`, within `timeoutMs`. */
+  async ping(opts: CallOptions = {}): Promise<void> {
+    await this.withDeadline('docker ping', this.timeoutMs, 'the Docker request timeout', opts, async (signal) => {
+      const res = await this.open(this.api, '/_ping', undefined, signal, 'docker ping');
+      if ((await readBounded(res, MAX_ERROR_BODY_BYTES, signal, 'docker ping')) === undefined) throw new EntryTooLargeError('docker ping', MAX_ERROR_BODY_BYTES);
+    });
+  }
+
+  /**
+   * `GET /events?filters={"type":["container"]}`; resolves once the response has started. The
+   * stream it returns carries only whole lines of at most `maxEntryBytes` (longer ones are
+   * dropped and counted), and ends when `signal` aborts or the client closes.
+   */
+  async openEvents(signal: AbortSignal): Promise<Readable> {
+    const both = linked([signal, this.closing.signal]);
+    let res: IncomingMessage;
     try {
-      const doc = (await this.api.getContainer(ref).inspect()) as unknown as Record<string, unknown>;
-      const item = itemFromInspect(doc);
-      return { item, candidate: isTinyforgeCandidate(item.labels) };
+      res = await this.open(this.streamApi, '/events?', { filters: JSON.stringify({ type: ['container'] }) }, both.signal, 'event stream');
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      both.dispose();
       throw err;
+    }
+    const limiter = new EventLineLimiter(this.maxEntryBytes, (containerId) => this.oversized.report({ source: 'event', containerId }));
+    // Either end going away takes the other with it: the watcher destroys what it was given, an
+    // abort destroys the response (open() cut it).
+    pipeline(res, limiter, () => undefined);
+    limiter.once('close', () => both.dispose());
+    return limiter;
+  }
+
+  /** The client's signal and the call's. */
+  private signals(opts: CallOptions): AbortSignal[] {
+    return opts.signal ? [this.closing.signal, opts.signal] : [this.closing.signal];
+  }
+
+  /** Runs `work` with a signal that aborts at `ms`, on close, or with the caller's signal; a timeout rejects clearly. */
+  private async withDeadline<T>(what: string, ms: number, setting: string, opts: CallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DockerTimeoutError(what, ms, setting)), ms);
+    const { signal, dispose } = linked([deadline.signal, ...this.signals(opts)]);
+    try {
+      return await work(signal);
+    } finally {
+      clearTimeout(timer);
+      dispose();
     }
   }
 
-  async ping(): Promise<void> {
-    await this.api.ping();
+  /**
+   * Sends `GET path` and resolves with the response once it started, status 200 (or one of
+   * `accept`); any other status rejects with {@link DockerApiError}. Rejects at once when
+   * `signal` aborted, and the response is destroyed when it aborts later.
+   */
+  private open(api: Docker, path: string, query: Record<string, unknown> | undefined, signal: AbortSignal, what: string, accept: number[] = []): Promise<IncomingMessage> {
+    if (signal.aborted) return Promise.reject(abortError(signal, what));
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let settled = false;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        reject(abortError(signal, what));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const dial = (api.modem as unknown as { dial: Dial }).dial.bind(api.modem);
+      dial({ path, method: 'GET', options: query ?? {}, isStream: true, statusCodes: ANY_STATUS, abortSignal: signal }, (err, res) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) {
+          res?.destroy();
+          return;
+        }
+        settled = true;
+        if (err || !res) return reject(signal.aborted ? abortError(signal, what) : (err ?? new Error(`${what}: no response`)));
+        if (signal.aborted) {
+          res.destroy();
+          return reject(abortError(signal, what));
+        }
+        const status = res.statusCode ?? 0;
+        if (status === 200 || accept.includes(status)) {
+          // Later aborts (deadline, shutdown) cut the response wherever it is.
+          const cut = () => res.destroy(abortError(signal, what));
+          signal.addEventListener('abort', cut, { once: true });
+          res.once('close', () => signal.removeEventListener('abort', cut));
+          return resolve(res);
+        }
+        readBounded(res, MAX_ERROR_BODY_BYTES, signal, what).then(
+          (body) => reject(new DockerApiError(status, errorText(body))),
+          (e: unknown) => reject(e),
+        );
+      });
+    });
   }
+}
 
-  /** `GET /events?filters={"type":["container"]}`; resolves once the response has started. */
-  async openEvents(signal: AbortSignal): Promise<Readable> {
-    const stream = (await this.streamApi.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
-    return stream;
+/**
+ * A signal that aborts when any of `signals` does, with its reason; `dispose` unhooks it from
+ * them (the client's signal lives as long as the app: every call must unhook what it hooked).
+ */
+function linked(signals: AbortSignal[]): { signal: AbortSignal; dispose(): void } {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  const hooks: Array<[AbortSignal, () => void]> = [];
+  for (const s of signals) {
+    if (s.aborted) {
+      c.abort(s.reason);
+      break;
+    }
+    const h = () => c.abort(s.reason);
+    s.addEventListener('abort', h, { once: true });
+    hooks.push([s, h]);
   }
+  return {
+    signal: c.signal,
+    dispose: () => {
+      for (const [s, h] of hooks) s.removeEventListener('abort', h);
+      hooks.length = 0;
+    },
+  };
+}
+
+/** The error an aborted call rejects with: the deadline's own, or "aborted". */
+function abortError(signal: AbortSignal, what: string): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof DockerTimeoutError || r instanceof DockerAbortedError) return r;
+  // A failed sibling call (the other list) aborted this one: its error says what happened.
+  if (r instanceof Error && r.name !== 'AbortError') return r;
+  return new DockerAbortedError(what);
+}
+
+/** The daemon's `{"message": ...}`, or the text as it came. */
+function errorText(body: Buffer | undefined): string {
+  if (body === undefined) return 'error answer larger than 64 KiB';
+  const text = body.toString('utf8').trim();
+  try {
+    const m = (JSON.parse(text) as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not JSON
+  }
+  return text;
+}
+
+/**
+ * Feeds the response's chunks to `onChunk` until it ends; rejects when it fails, is cut (the
+ * signal's reason), or closes before its end. The response is destroyed on any failure.
+ */
+function consume(res: IncomingMessage, signal: AbortSignal, what: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      res.removeListener('data', onData);
+      if (err !== undefined) {
+        res.on('error', () => undefined);
+        res.destroy();
+        reject(err);
+      } else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      if (settled) return;
+      try {
+        onChunk(chunk);
+      } catch (e) {
+        settle(e);
+      }
+    };
+    res.on('data', onData);
+    res.once('end', () => settle());
+    res.once('error', (e) => settle(signal.aborted ? abortError(signal, what) : e));
+    res.once('close', () => settle(signal.aborted ? abortError(signal, what) : new Error(`${what}: response closed early`)));
+    if (signal.aborted) settle(abortError(signal, what));
+  });
+}
+
+/** The whole body, or undefined (and the response destroyed) once it grows beyond `max` bytes. */
+async function readBounded(res: IncomingMessage, max: number, signal: AbortSignal, what: string): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  await consume(res, signal, what, (chunk) => {
+    size += chunk.length;
+    if (size > max) {
+      tooLarge = true;
+      parts.length = 0;
+      throw new EntryTooLargeError(what, max);
+    }
+    parts.push(chunk);
+  }).catch((e: unknown) => {
+    if (!tooLarge) throw e;
+  });
+  return tooLarge ? undefined : Buffer.concat(parts, size);
 }

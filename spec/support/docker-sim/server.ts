@@ -7,6 +7,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
+import type { ListDrip } from './drip.js';
 import type { EventBus } from './events.js';
 import { boolParam, eventFilter, listPredicate, parseFilters, parseTimestampNs } from './filters.js';
 import { goJson } from './go-format.js';
@@ -23,6 +24,8 @@ export interface ApiServerDeps {
   renderer: Renderer;
   events: EventBus;
   requests: RequestLog;
+  /** Slow list answers (drip.ts), when set. */
+  listDrip?: ListDrip;
 }
 
 export class ApiServer {
@@ -145,6 +148,7 @@ export class ApiServer {
         case '/info':
           return this.sendJson(res, 200, renderer.infoDoc());
         case '/containers/json':
+          if (this.deps.listDrip?.enabled) return void this.deps.listDrip.serve(res, (sink) => this.listContainers(url, sink)).catch((e) => this.fail(res, e));
           return void this.listContainers(url, res).catch((e) => this.fail(res, e));
         case '/containers/{id}/json':
           return this.inspect(decodeURIComponent(p.slice('/containers/'.length, -'/json'.length)), url, res);

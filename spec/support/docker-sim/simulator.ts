@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { churnOnce, populate, startChurn, type ChurnTarget } from './bulk.js';
+import { ListDrip, type DripOptions } from './drip.js';
 import { nowMs } from './clock.js';
 import { EventBus } from './events.js';
 import { tinyforgeContainer } from './factory.js';
@@ -32,6 +33,7 @@ export class DockerSimulator {
   private readonly transitions: TransitionDeps;
   /** What bulk.ts changes containers through. */
   private readonly churnTarget: ChurnTarget;
+  private readonly listDrip = new ListDrip();
 
   private constructor(socketPath: string, tmpDir: string | null, opts: DockerSimulatorOptions) {
     this.socketPath = socketPath;
@@ -53,6 +55,7 @@ export class DockerSimulator {
       renderer: new Renderer(this.profile, store, daemonId),
       events: this.events,
       requests: this.log,
+      listDrip: this.listDrip,
     });
     this.churnTarget = {
       store,
@@ -220,6 +223,19 @@ export class DockerSimulator {
   /** Closes all open /events responses: 'destroy' (default) resets the connection; 'end' ends the chunked body cleanly. */
   cutEventStreams(mode: 'destroy' | 'end' = 'destroy'): void {
     this.events.closeAll(mode);
+  }
+
+  /**
+   * Drips every `/containers/json` answer from now on (default: one byte a second, see drip.ts);
+   * `undefined` answers at full speed again (answers already dripping go on until cut).
+   */
+  dripList(opts: DripOptions | undefined): void {
+    this.listDrip.set(opts);
+  }
+
+  /** List answers being dripped now, and dripped to their end so far. */
+  get dripping(): { active: number; completed: number } {
+    return { active: this.listDrip.active, completed: this.listDrip.completed };
   }
 
   writeRawToEventStreams(chunk: string): void {
