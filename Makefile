@@ -26,7 +26,7 @@ unit: build
 	  'dist/spec/architecture/**/*.spec.js' 'dist/spec/queue/**/*.spec.js' 'dist/spec/controller/**/*.spec.js' \
 	  'dist/spec/cache/**/*.spec.js' 'dist/spec/resync/**/*.spec.js' 'dist/spec/handlers/**/*.spec.js' \
 	  'dist/spec/refusals/**/*.spec.js' 'dist/spec/leader/**/*.spec.js' 'dist/spec/store/batch-writer*.spec.js' \
-	  'dist/spec/store/sql*.spec.js' 'dist/spec/config*.spec.js' 'dist/spec/metrics*.spec.js' \
+	  'dist/spec/store/sql*.spec.js' 'dist/spec/store/failover-pool*.spec.js' 'dist/spec/config*.spec.js' 'dist/spec/metrics*.spec.js' \
 	  'dist/spec/docker/parsing*.spec.js' 'dist/spec/docker/items*.spec.js' 'dist/spec/docker/events*.spec.js' \
 	  'dist/spec/docker/json-array-stream*.spec.js' 'dist/spec/status/phase*.spec.js' \
 	  'dist/spec/proxy/**/*.spec.js' 'dist/spec/http/server*.spec.js'

@@ -558,7 +558,8 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
           await ctx.session.run(`UPDATE containers SET updated_at = ${ctx.session.nowSql()} WHERE id IN ('wl-s2b:gone', 'wl-s2b:keep')`);
           const touched = (await ctx.row('wl-s2b:gone'))!.updated_at_raw;
           const dbBeforeStart = await ctx.session.nowUtc();
-          const restarted = await ctx.startAgent('local');
+          // LAST_SEEN_MAX_AGE=0: every pass refreshes every live row, so the first pass's refresh shows.
+          const restarted = await ctx.startAgent('local', { LAST_SEEN_MAX_AGE: '0' });
           await restarted.firstPass();
           const g = (await ctx.row('wl-s2b:gone'))!;
           expect(g.state, `the removed container's row at the first pass after the start (updated_at as other sessions left it: ${touched}, database UTC now ${new Date(dbBeforeStart).toISOString()})`).to.equal('missing');
@@ -568,6 +569,9 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
           expect(k.container_id).to.equal(keep);
           expect(k.last_seen_at, 'the live row was seen by the first pass after the start, although another session had just touched it').to.be.a('number');
           expect(k.last_seen_at!, `last_seen_at ${new Date(k.last_seen_at!).toISOString()} is not from the first pass (started after ${new Date(dbBeforeStart).toISOString()})`).to.be.at.least(dbBeforeStart - 5);
+          // The next scenarios run the default agent.
+          await ctx.stopAgent('local');
+          await ctx.startAgent('local');
         });
       }
 
@@ -765,7 +769,8 @@ describe('real install matrix (Tinyforge tables, non-UTC servers, deployer, two 
           // SQLite is embedded: its clock (`strftime('now')`) is the agent's own, 10 minutes ahead.
           const dbAhead = ctx.target.dialect === 'sqlite' ? 600_000 : 0;
           const svc = await startService(
-            { DATABASE_URL: ctx.url, DOCKER_HOST: docker.dockerHost, HOST_NAME: 'local', RECONCILE_INTERVAL: '1s', LEADER_ELECTION: 'false', LOG_LEVEL: 'warn', ...faketimeEnv('+10m') },
+            // LAST_SEEN_MAX_AGE=0: every pass writes last_seen_at, so passes show which clock they use.
+            { DATABASE_URL: ctx.url, DOCKER_HOST: docker.dockerHost, HOST_NAME: 'local', RECONCILE_INTERVAL: '1s', LEADER_ELECTION: 'false', LOG_LEVEL: 'warn', LAST_SEEN_MAX_AGE: '0', ...faketimeEnv('+10m') },
             { name: `fast-clock-${ctx.target.label}` },
           );
           const samples: Array<{ at: number; seen: number | null; state: string }> = [];

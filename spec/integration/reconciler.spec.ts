@@ -173,14 +173,61 @@ describe('reconciler end to end (real dockerd + MariaDB)', function () {
     }
   });
 
-  it('refreshes last_seen_at of unchanged rows in one statement per pass', async () => {
+  it('a steady pass costs a constant number of statements and rows whatever the number of containers; an outside write makes the next pass read the host in full', async () => {
+    // A max age far longer than the test, so that no row's refresh falls due while it measures.
+    await t!.stop();
+    t = await startTestApp({ DATABASE_URL: url, DOCKER_HOST: docker.dockerHost, HOST_NAME: HOST, LAST_SEEN_MAX_AGE: '24h' });
+    for (let i = 0; i < 12; i++) await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': `steady-${i}` } });
+    await pass();
+    await pass();
+    const status = async () => {
+      const rs = (await maria.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select','Com_insert','Com_update','Com_delete')")) as Array<{ Variable_name: string; Value: string }>;
+      return Object.fromEntries(rs.map((r) => [r.Variable_name, Number(r.Value)]));
+    };
+    const reads = (reason: string) => counter(t!, `tinyforge_reconciler_host_snapshot_reads_total{reason="${reason}"}`);
+    const changedBefore = await reads('changed');
+    const seenAt = async () => ((await maria.query(`SELECT id, last_seen_at FROM \`${db}\`.containers ORDER BY id`)) as Array<{ id: string; last_seen_at: Date | null }>).map((r) => `${r.id}=${r.last_seen_at?.getTime()}`);
+    // Let the status flush of the last pass land before measuring.
+    await new Promise((r) => setTimeout(r, 300));
+    const seenBefore = await seenAt();
+    const a = await status();
+    await pass();
+    const b = await status();
+    // Minus the SHOW that read the figures (counted as a select by MariaDB).
+    const selects = b.Com_select! - a.Com_select! - 1;
+    expect(selects, 'the clock, the desired-state checksum, the host checksum').to.be.at.most(3);
+    expect(b.Com_update! - a.Com_update! + b.Com_delete! - a.Com_delete!, 'no update: nothing changed, nothing due').to.equal(0);
+    expect(b.Com_insert! - a.Com_insert!, 'the heartbeat').to.equal(1);
+    expect(await seenAt(), 'no last_seen_at rewritten').to.deep.equal(seenBefore);
+    expect(await reads('changed')).to.equal(changedBefore);
+    const [beat] = (await maria.query(`SELECT host, containers, bound_rows, passes FROM \`${db}\`.hosts`)) as Array<{ host: string; containers: number; bound_rows: number; passes: number }>;
+    expect(beat).to.include({ host: HOST });
+    expect(beat!.bound_rows).to.be.at.least(12);
+
+    // Another program rebinds one of our rows to a container that does not exist: the index
+    // cannot know it without reading.
+    const victim = (await rows()).find((r) => r.role === 'steady-3')!;
+    await maria.query(`UPDATE \`${db}\`.containers SET container_id = 'f00d' WHERE id = ?`, [victim.id]);
+    await pass();
+    expect(await reads('changed')).to.equal(changedBefore + 1);
+    const fixed = (await rows()).find((r) => r.id === victim.id)!;
+    // The container it named is gone and its own container is alive: the pass that read the
+    // change gives the row back to it.
+    expect(fixed).to.include({ container_id: victim.container_id, state: 'running' });
+  });
+
+  it('LAST_SEEN_MAX_AGE=0 refreshes last_seen_at of every unchanged row at every pass (one statement)', async () => {
+    await t!.stop();
+    t = await startTestApp({ DATABASE_URL: url, DOCKER_HOST: docker.dockerHost, HOST_NAME: HOST, LAST_SEEN_MAX_AGE: '0' });
     const c = await docker.runContainer({ labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-proj', 'tinyforge.role': 'seen' } });
     await pass();
     const first = (await rowFor(c))!.last_seen_at!.getTime();
     await new Promise((r) => setTimeout(r, 30));
+    const touches = await counter(t, 'tinyforge_reconciler_write_statements_total{kind="touch"}');
     await pass();
     const second = (await rowFor(c))!.last_seen_at!.getTime();
     expect(second).to.be.greaterThan(first);
+    expect(await counter(t, 'tinyforge_reconciler_write_statements_total{kind="touch"}')).to.equal(touches + 1);
   });
 });
 

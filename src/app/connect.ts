@@ -19,7 +19,12 @@ export async function connectWithRetry(
   while (!d.signal.aborted) {
     let db: Database | undefined;
     try {
-      db = await Database.connect(config.database, { poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs });
+      db = await Database.connect(config.database, {
+        poolSize: config.dbPoolSize,
+        connectTimeoutMs: config.dbConnectTimeoutMs,
+        statementTimeoutMs: config.dbStatementTimeoutMs,
+        onFailover: (from, to, reason) => d.log.warn({ from, to, reason }, 'database connections moved to another server'),
+      });
       const applied = await db.migrate();
       if (applied.length > 0) d.log.info({ migrations: applied }, 'migrations applied');
       const sentAt = Date.now();

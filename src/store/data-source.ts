@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig, DatabaseTls } from '../config.js';
 import { entitiesFor } from './entities/index.js';
+import { FailoverPool, type NodePool } from './failover-pool.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
 import { ExistingTables1764200000000 } from './migrations/1764200000000-existing-tables.js';
@@ -22,6 +23,8 @@ interface SqliteConnection {
 }
 
 export interface DataSourceTuning {
+  /** Told when connections move to another server of a multi-host DATABASE_URL (src/store/failover-pool.ts). */
+  onFailover?: (from: string, to: string, reason: string) => void;
   poolSize?: number;
   connectTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -130,12 +133,24 @@ export function createDataSource(db: DatabaseConfig, tuning: DataSourceTuning = 
     // TypeORM exposes no per-connection init hook: wrap its pool factory to add one.
     const driver = ds.driver as unknown as { createPool(opts: unknown): Promise<unknown>; mysql: { createPool(o: unknown): MysqlPool } };
     driver.createPool = (opts: unknown) => {
-      const pool = driver.mysql.createPool(opts);
-      pool.on('connection', (conn: MysqlConn) => {
-        conn.query(init[0]!, () => undefined);
-        // MySQL (not MariaDB) has no max_statement_time; ignore that error.
-        conn.query(init[1]!, () => undefined);
-      });
+      const single = (o: unknown): MysqlPool => {
+        const p = driver.mysql.createPool(o);
+        p.on('connection', (conn: MysqlConn) => {
+          conn.query(init[0]!, () => undefined);
+          // MySQL (not MariaDB) has no max_statement_time; ignore that error.
+          conn.query(init[1]!, () => undefined);
+        });
+        return p;
+      };
+      // Several servers (a Galera cluster): one pool each behind a failover pool that prefers the first.
+      const hosts = db.hosts.length > 0 ? db.hosts : [{ host: db.host, port: db.port }];
+      const pool: Pick<MysqlPool, 'getConnection' | 'end'> =
+        hosts.length === 1
+          ? single(opts)
+          : new FailoverPool(
+              hosts.map((h) => ({ name: `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`, pool: single({ ...(opts as object), host: h.host, port: h.port }) as unknown as NodePool })),
+              { ...(tuning.onFailover ? { onSwitch: tuning.onFailover } : {}) },
+            );
       return new Promise((ok, fail) => {
         pool.getConnection((err: Error | null, conn?: MysqlConn) => {
           if (err) return pool.end(() => fail(err));
