@@ -106,7 +106,9 @@ export class DockerProxy {
 
   constructor(private readonly opts: DockerProxyOptions) {
     this.refusals = new RefusalLog(opts.log, opts.refusalLog);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const maxConnections = opts.maxConnections ?? 256;
+    // As many engine connections as client ones: a long-lived event stream never queues another call.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: maxConnections });
     const headersTimeout = opts.headersTimeoutMs ?? 10_000;
     this.server = http.createServer(
       {
@@ -123,7 +125,7 @@ export class DockerProxy {
     this.server.requestTimeout = headersTimeout;
     this.server.timeout = 0;
     this.server.keepAliveTimeout = 5_000;
-    this.server.maxConnections = opts.maxConnections ?? 256;
+    this.server.maxConnections = maxConnections;
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
