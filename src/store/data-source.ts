@@ -6,6 +6,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig, DatabaseTls } from '../config.js';
 import { entitiesFor } from './entities/index.js';
 import { FailoverPool, type NodePool } from './failover-pool.js';
+import { MigrationLock, type MigrationLockOptions } from './migration-lock.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
 import { ExistingTables1764200000000 } from './migrations/1764200000000-existing-tables.js';
@@ -174,10 +175,13 @@ interface MysqlPool {
 }
 
 /**
- * Applies pending migrations. On MySQL a named lock serialises replicas that start at once, so
- * exactly one applies each migration and the others find it recorded.
+ * Applies pending migrations. On MySQL two locks serialise replicas that start at once, so
+ * exactly one applies each migration and the others find it recorded: `GET_LOCK` (per server;
+ * what earlier versions take, so they and this one exclude each other on one server) and the
+ * cluster-wide row of src/store/migration-lock.ts, which also holds across the nodes of a Galera
+ * cluster, where `GET_LOCK` does not.
  */
-export async function runMigrations(ds: DataSource): Promise<string[]> {
+export async function runMigrations(ds: DataSource, lockOptions: MigrationLockOptions = {}): Promise<string[]> {
   if (ds.options.type !== 'mysql') return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
   const qr = ds.createQueryRunner();
   await qr.connect();
@@ -185,7 +189,17 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
     const [got] = (await qr.query("SELECT GET_LOCK('tinyforge_reconciler_migrations', 120) AS l")) as Array<{ l: number | null }>;
     if (Number(got?.l) !== 1) throw new Error('could not take the migration lock within 120s (another replica is migrating?)');
     try {
-      return (await ds.runMigrations({ transaction: 'none' })).map((m) => m.name);
+      const lock = new MigrationLock(qr, lockOptions);
+      await lock.acquire();
+      let applied: string[];
+      try {
+        applied = (await ds.runMigrations({ transaction: 'none' })).map((m) => m.name);
+      } catch (err) {
+        await lock.release().catch(() => undefined);
+        throw err;
+      }
+      await lock.release();
+      return applied;
     } finally {
       await qr.query("SELECT RELEASE_LOCK('tinyforge_reconciler_migrations')");
     }

@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config.js';
+import { withConflictRetry, type ConflictRetryOptions } from './conflicts.js';
 import { createDataSource, runMigrations, type DataSourceTuning } from './data-source.js';
+import type { MigrationLockOptions } from './migration-lock.js';
 
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -10,6 +12,14 @@ export interface QueryOutcome<T> {
   affected: number;
 }
 
+/** How {@link Database} treats conflicts and migrations; the defaults suit the service. */
+export interface DatabaseOptions {
+  /** Retries of a statement that lost a conflict (deadlock, Galera certification failure); see src/store/conflicts.ts. */
+  conflicts?: ConflictRetryOptions;
+  /** The cluster-wide migration lock (src/store/migration-lock.ts). */
+  migrationLock?: MigrationLockOptions;
+}
+
 /**
  * The one handle on the database the rest of the service uses: raw parameterised SQL with
  * structured results, the dialect, and lifecycle. Only `src/store` imports TypeORM.
@@ -17,23 +27,51 @@ export interface QueryOutcome<T> {
 export class Database {
   readonly dialect: Dialect;
   private closed = false;
+  private retried = 0;
+  private readonly conflictOptions: ConflictRetryOptions;
 
-  private constructor(private readonly ds: DataSource) {
+  private constructor(
+    private readonly ds: DataSource,
+    private readonly opts: DatabaseOptions,
+  ) {
     this.dialect = ds.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
+    const onRetry = opts.conflicts?.onRetry;
+    this.conflictOptions = {
+      ...opts.conflicts,
+      onRetry: (err, attempt) => {
+        this.retried++;
+        onRetry?.(err, attempt);
+      },
+    };
   }
 
   /** Connects (does not migrate). Errors never carry the password: it is not in any message. */
-  static async connect(db: DatabaseConfig, tuning: DataSourceTuning = {}): Promise<Database> {
+  static async connect(db: DatabaseConfig, tuning: DataSourceTuning = {}, opts: DatabaseOptions = {}): Promise<Database> {
     const ds = createDataSource(db, tuning);
     await ds.initialize();
-    return new Database(ds);
+    return new Database(ds, opts);
   }
 
   get dataSource(): DataSource {
     return this.ds;
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<QueryOutcome<T>> {
+  /** Statements run again because they lost a conflict, since connect. */
+  get conflictRetries(): number {
+    return this.retried;
+  }
+
+  /**
+   * One statement, run alone (autocommit; never `BEGIN` through here). A statement that loses a
+   * conflict (errno 1213: an InnoDB deadlock, or on a Galera cluster a certification failure
+   * against a write committed first on another node) was rolled back whole, so it runs again
+   * after a short jittered pause, a few times, before its error reaches the caller.
+   */
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<QueryOutcome<T>> {
+    return withConflictRetry(() => this.queryOnce<T>(sql, params), this.conflictOptions);
+  }
+
+  private async queryOnce<T>(sql: string, params: unknown[]): Promise<QueryOutcome<T>> {
     const qr = this.ds.createQueryRunner();
     try {
       const r = (await qr.query(sql, params, true)) as { records?: T[]; affected?: number };
@@ -43,9 +81,9 @@ export class Database {
     }
   }
 
-  /** Applies pending migrations (serialised across replicas on MySQL). */
+  /** Applies pending migrations (serialised across replicas, and across the nodes of a cluster, on MySQL). */
   migrate(): Promise<string[]> {
-    return runMigrations(this.ds);
+    return runMigrations(this.ds, this.opts.migrationLock);
   }
 
   /** A cheap round trip, for /readyz. */
