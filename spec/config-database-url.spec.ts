@@ -183,6 +183,7 @@ describe('DATABASE_URL: TLS, host lists and secrets', () => {
       expect(extra(`${U}?ssl-mode=REQUIRED`).ssl).to.deep.equal({ rejectUnauthorized: false, verifyIdentity: false });
       expect(extra(`mysql://u:p@127.0.0.1/tf?ssl-mode=VERIFY_IDENTITY`).stream).to.be.a('function');
       expect(extra(`mysql://u:p@[::1]/tf?ssl-mode=VERIFY_IDENTITY`).stream).to.be.a('function');
+      expect(extra(`mysql://u:p@db,127.0.0.1:3307/tf?ssl-mode=VERIFY_IDENTITY`).stream, 'any IP of a host list').to.be.a('function');
       expect(extra(`mysql://u:p@db/tf?ssl-mode=VERIFY_IDENTITY`)).to.not.have.property('stream');
       expect(extra(`mysql://u:p@127.0.0.1/tf?ssl-mode=VERIFY_CA`)).to.not.have.property('stream');
     });

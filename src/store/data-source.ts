@@ -73,7 +73,7 @@ export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning =
       maxIdle: tuning.poolSize ?? 10,
       idleTimeout: 60_000,
       ...(db.tls.mode === 'DISABLED' ? {} : { ssl: mysqlSsl(db.tls) }),
-      ...(db.tls.mode === 'VERIFY_IDENTITY' && isIP(db.host) !== 0 ? { stream: socketNamingItsAddress } : {}),
+      ...(db.tls.mode === 'VERIFY_IDENTITY' && [db, ...db.hosts].some((h) => isIP(h.host) !== 0) ? { stream: socketNamingItsAddress } : {}),
     },
   };
 }
@@ -83,13 +83,14 @@ export function dataSourceOptions(db: DatabaseConfig, tuning: DataSourceTuning =
  * Node then checks the certificate against the socket's recorded host, which a socket records
  * only after a DNS lookup; for an IP it falls back to "localhost". So a certificate for
  * `DNS:localhost` would pass for 127.0.0.1 and one for `IP:127.0.0.1` would fail. This socket
- * records its IP address, so the check compares the IP with the certificate's IP entries.
+ * records its IP address, so the check compares the IP with the certificate's IP entries (set
+ * when any server of the list is an IP: each gets its own pool, and a name is left as it is).
  * Otherwise what mysql2 does for its own socket: no Nagle delay, keep-alive once connected.
  */
 function socketNamingItsAddress(opts: { config: { host: string; port: number; enableKeepAlive?: boolean; keepAliveInitialDelay?: number } }): Socket {
   const { host, port, enableKeepAlive, keepAliveInitialDelay } = opts.config;
   const socket = connect(port, host);
-  (socket as Socket & { _host?: string })._host = host;
+  if (isIP(host) !== 0) (socket as Socket & { _host?: string })._host = host;
   if (enableKeepAlive) socket.once('connect', () => socket.setKeepAlive(true, keepAliveInitialDelay));
   socket.setNoDelay(true);
   return socket;
