@@ -333,6 +333,8 @@ describe('DATABASE_URL: TLS, host lists and secrets', () => {
         /^database db\.internal:3307: the server's certificate does not name the host connected to, which ssl-mode=VERIFY_IDENTITY requires \(.*\); connect by a name or address the certificate holds, or use ssl-mode=VERIFY_CA$/,
       );
       expect(connectErrorMessage(err('HANDSHAKE_SSL_ERROR', 'wrong version number'), at('?ssl-mode=REQUIRED'))).to.equal('database db.internal:3307: the TLS handshake failed under ssl-mode=REQUIRED (wrong version number)');
+      const list = mysql('mysql://u:pw@h1,[::1]:3307/tf?ssl-mode=REQUIRED');
+      expect(connectErrorMessage(err('HANDSHAKE_NO_SSL_SUPPORT', 'Server does not support secure connection'), list)).to.match(/^database h1:3306,\[::1\]:3307: ssl-mode=REQUIRED asks for TLS/);
     });
 
     it('leaves other errors as they are (redacted), and TLS-free configurations alone', () => {

@@ -55,7 +55,8 @@ export function connectErrorMessage(err: unknown, db: DatabaseConfig): string {
   const message = redactSecrets(errorMessage(err));
   if (db.kind !== 'mysql' || db.tls.mode === 'DISABLED') return message;
   const code = (err as { code?: unknown } | undefined)?.code;
-  const where = `database ${db.host.includes(':') ? `[${db.host}]` : db.host}:${db.port}`;
+  const servers = db.hosts.length > 0 ? db.hosts : [db];
+  const where = `database ${servers.map((h) => `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`).join(',')}`;
   const mode = `ssl-mode=${db.tls.mode}`;
   if (code === 'HANDSHAKE_NO_SSL_SUPPORT') {
     return `${where}: ${mode} asks for TLS, but the server offers none (${message}); give the server a certificate (ssl_cert, ssl_key) or set ssl-mode=DISABLED`;
