@@ -13,6 +13,7 @@ import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './item
 import { JsonArraySplitter, type SplitElement } from './json-array-stream.js';
 import { LIST_ENTRY_PICK, listVerdict, pickedId, type ListKind } from './list-entry.js';
 import { OversizedReporter, type OversizedSource } from './oversized.js';
+import { DroppedBytes } from './reclaim.js';
 
 /** DOCKER_MAX_ENTRY_BYTES by default: the largest list entry, event line or inspect answer read. */
 export const DEFAULT_MAX_ENTRY_BYTES = 1 << 20;
@@ -115,6 +116,7 @@ export class DockerClient implements EventStreamOpener {
   private readonly maxEntryBytes: number;
   private readonly listTimeoutMs: number;
   private readonly oversized: OversizedReporter;
+  private readonly dropped = new DroppedBytes();
 
   constructor(cfg: DockerConfig, opts: DockerClientOptions = {}) {
     const base: Docker.DockerOptions =
@@ -197,11 +199,16 @@ export class DockerClient implements EventStreamOpener {
       const item = itemFromListEntry(JSON.parse(el.bytes.toString('utf8')) as Record<string, unknown>);
       if (kind === 'managed' || (item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) onItem(item);
     };
+    let dropped = 0;
     await consume(res, signal, 'container list', (chunk) => {
       try {
         for (const el of splitter.push(chunk)) take(el);
       } catch (e) {
         throw new Error(`malformed container list from the daemon: ${errorMessage(e)}`);
+      }
+      if (splitter.droppedBytes !== dropped) {
+        this.dropped.add(splitter.droppedBytes - dropped);
+        dropped = splitter.droppedBytes;
       }
     });
     try {
@@ -278,7 +285,11 @@ export class DockerClient implements EventStreamOpener {
       both.dispose();
       throw err;
     }
-    const limiter = new EventLineLimiter(this.maxEntryBytes, (containerId) => this.oversized.report({ source: 'event', containerId }));
+    const limiter = new EventLineLimiter(
+      this.maxEntryBytes,
+      (containerId) => this.oversized.report({ source: 'event', containerId }),
+      (bytes) => this.dropped.add(bytes),
+    );
     // Either end going away takes the other with it: the watcher destroys what it was given, an
     // abort destroys the response (open() cut it).
     pipeline(res, limiter, () => undefined);

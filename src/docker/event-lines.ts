@@ -17,6 +17,8 @@ export class EventLineLimiter extends Transform {
   constructor(
     private readonly maxLineBytes: number,
     private readonly onOversized: (containerId: string | undefined) => void,
+    /** Bytes dropped by a push (see src/docker/reclaim.ts). */
+    private readonly onDropped: (bytes: number) => void = () => undefined,
   ) {
     super();
   }
@@ -24,11 +26,14 @@ export class EventLineLimiter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const out: Buffer[] = [];
     let start = 0;
+    let dropped = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       const end = nl === -1 ? chunk.length : nl;
-      if (!this.dropping) {
+      if (this.dropping) dropped += end - start;
+      else {
         if (this.size + (end - start) > this.maxLineBytes) {
+          dropped += this.size + (end - start);
           this.overflow(chunk, start);
         } else if (nl !== -1) {
           for (const p of this.parts) out.push(p);
@@ -48,6 +53,7 @@ export class EventLineLimiter extends Transform {
       start = nl + 1;
     }
     if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
+    if (dropped > 0) this.onDropped(dropped);
     done();
   }
 

@@ -38,6 +38,7 @@ export class JsonArraySplitter {
   private readonly cap: number;
   private parts: Buffer[] = [];
   private size = 0;
+  private dropped = 0;
 
   constructor(opts: JsonArraySplitterOptions = {}) {
     this.cap = opts.maxElementBytes ?? Number.POSITIVE_INFINITY;
@@ -96,6 +97,11 @@ export class JsonArraySplitter {
     return out;
   }
 
+  /** Bytes of oversized elements dropped so far (see src/docker/reclaim.ts). */
+  get droppedBytes(): number {
+    return this.dropped;
+  }
+
   /** Throws unless the array was complete. */
   end(): void {
     if (this.state !== 'done') throw new Error('truncated JSON array');
@@ -105,6 +111,8 @@ export class JsonArraySplitter {
   private grow(chunk: Buffer, from: number, to: number): void {
     this.size += to - from;
     if (this.size > this.cap) {
+      // What was kept of it goes too, the first time it crosses the cap.
+      this.dropped += this.parts.length > 0 ? this.size : to - from;
       this.parts = [];
       return;
     }
