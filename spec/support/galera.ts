@@ -45,7 +45,6 @@ import {
   freePort,
   hardCleanupDirSync,
   makeOwnedTempDir,
-  processAlive,
   registerServer,
   runCommand,
   sharedServer,
@@ -837,8 +836,3 @@ export async function startGaleraCluster(opts: StartGaleraOptions = {}): Promise
  * nodes anyway). Isolate tests with createDatabase().
  */
 export const sharedGalera: SharedServer<GaleraCluster> = sharedServer(() => startGaleraCluster({ name: 'shared' }), { restart: (c) => c.startAll() });
-
-/** For diagnostics: whether a PID from a node's `pid` still exists. */
-export function pidAlive(pid: number): boolean {
-  return pid > 0 && processAlive(pid);
-}

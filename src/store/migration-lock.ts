@@ -76,7 +76,7 @@ export class MigrationLock {
       }
       if (Date.now() >= deadline) {
         const h = await this.currentHolder().catch(() => undefined);
-        const who = h ? `held by ${h.holder} since ${String(h.acquiredAt)}, renewed ${String(h.renewedAt)}` : 'it was free at the last look';
+        const who = h ? `held by ${h.holder} since ${timeText(h.acquiredAt)}, renewed ${timeText(h.renewedAt)}` : 'it was free at the last look';
         throw new Error(`could not take the migration lock within ${Math.round(this.waitMs / 1000)}s (another replica is migrating? ${who})`);
       }
       await sleep(this.poll.next());
@@ -94,7 +94,8 @@ export class MigrationLock {
     await this.renewing;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.qr.query(`DELETE FROM \`${MIGRATION_LOCK_TABLE}\` WHERE \`id\` = ? AND \`holder\` = ?`, [LOCK_ID, this.holder]);
+        const r = (await this.qr.query(`DELETE FROM \`${MIGRATION_LOCK_TABLE}\` WHERE \`id\` = ? AND \`holder\` = ?`, [LOCK_ID, this.holder])) as { affectedRows?: number };
+        if ((r.affectedRows ?? 0) === 0) this.lostTo ??= (await this.currentHolder())?.holder ?? '(nobody)';
         break;
       } catch (err) {
         if (attempt >= 5 || !isRetryableConflict(err)) throw err;
@@ -157,4 +158,9 @@ export class MigrationLock {
       // The next renew tries again; a lock that stays unrenewed is taken over, which release() reports.
     }
   }
+}
+
+/** A datetime read back (a Date from mysql2, in UTC) as ISO text for messages. */
+function timeText(v: unknown): string {
+  return v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : String(v);
 }
