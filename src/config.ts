@@ -23,6 +23,8 @@ export interface Config {
   hostName: string;
   /** Resync period in ms, after the Go original's clamping (<= 0 -> 30 s, > 5 min -> 5 min; see {@link clampInterval}). */
   reconcileIntervalMs: number;
+  /** How often a pass lists the Docker daemon (ms); equal to {@link reconcileIntervalMs} (the default): every pass. */
+  relistIntervalMs: number;
   workers: number;
   httpPort: number;
   httpHost: string;
@@ -68,6 +70,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'DOCKER_LIST_TIMEOUT', default: '60s', description: 'deadline of one whole container list (at least 1s); a list past it is cut and the pass fails without sweeping' },
   { name: 'HOST_NAME', default: 'local', description: 'the `host` column this agent owns' },
   { name: 'RECONCILE_INTERVAL', default: '30s', description: 'resync period (500ms, 30s, 2m or plain seconds); <= 0 means 30s, above 5m is clamped to 5m' },
+  { name: 'RELIST_INTERVAL', default: '0', description: 'how often a pass lists the Docker daemon; passes in between decide from the cache the event stream keeps (a list anyway at start, on every event stream reconnect and while it is down). 0 lists at every pass; otherwise from RECONCILE_INTERVAL to 1h' },
   { name: 'WORKERS', default: '4', description: 'concurrent queue workers (1-256)' },
   { name: 'HTTP_PORT', default: '8080', description: 'port for /healthz, /readyz, /metrics and /api' },
   { name: 'HTTP_HOST', default: '0.0.0.0', description: 'address the HTTP server binds' },
@@ -128,6 +131,8 @@ export function parseDuration(raw: string): number | undefined {
 
 export const DEFAULT_INTERVAL_MS = 30_000;
 export const MAX_INTERVAL_MS = 5 * 60_000;
+/** The longest RELIST_INTERVAL: a destroy event the daemon dropped leaves a row live at most this long. */
+export const MAX_RELIST_INTERVAL_MS = 60 * 60_000;
 
 /**
  * The Go original's clamping of the interval (docs/architecture.md, "The Go original"): values
@@ -194,6 +199,11 @@ export function loadConfig(env: Env = process.env): Config {
   else if (!/^[^\s@\u0000-\u001f\u007f]+$/.test(hostName)) problems.push(`HOST_NAME: expected a host name without spaces, control characters or "@", got ${JSON.stringify(hostName.slice(0, 80))}`);
 
   const reconcileIntervalMs = clampInterval(duration('RECONCILE_INTERVAL', DEFAULT_INTERVAL_MS, { allowNonPositive: true }));
+  let relistIntervalMs = duration('RELIST_INTERVAL', 0, { allowNonPositive: true });
+  if (relistIntervalMs !== 0 && (relistIntervalMs < reconcileIntervalMs || relistIntervalMs > MAX_RELIST_INTERVAL_MS)) {
+    problems.push(`RELIST_INTERVAL: must be 0 (a list every pass) or from RECONCILE_INTERVAL (${reconcileIntervalMs}ms) to 1h, got "${get('RELIST_INTERVAL')}"`);
+  }
+  if (relistIntervalMs < reconcileIntervalMs || relistIntervalMs > MAX_RELIST_INTERVAL_MS) relistIntervalMs = reconcileIntervalMs;
   const workers = integer('WORKERS', 4, 1, 256);
   const httpPort = integer('HTTP_PORT', 8080, 0, 65535);
   const httpHost = get('HTTP_HOST') ?? '0.0.0.0';
@@ -251,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
     docker,
     hostName,
     reconcileIntervalMs,
+    relistIntervalMs,
     workers,
     httpPort,
     httpHost,

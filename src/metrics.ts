@@ -12,6 +12,12 @@ export const WRITE_STATEMENT_KINDS = ['upsert', 'mark_missing', 'sweep', 'touch'
 /** Why a pass read the host's rows in full. */
 export const SNAPSHOT_READ_REASONS = ['start', 'changed'] as const;
 export type WriteStatementKind = (typeof WRITE_STATEMENT_KINDS)[number];
+/**
+ * Why a pass listed the Docker daemon (docs/architecture.md, "Relist"): the first pass, RELIST_INTERVAL
+ * elapsed (every pass by default), the event stream (re)opened, or it is down or lost a line.
+ */
+export const LIST_REASONS = ['start', 'interval', 'reconnect', 'interrupted'] as const;
+export type ListReason = (typeof LIST_REASONS)[number];
 export const RECONCILE_ERROR_REASONS = ['docker', 'database', 'panic', 'not_leader', 'other'] as const;
 export type ReconcileErrorReason = (typeof RECONCILE_ERROR_REASONS)[number];
 
@@ -55,6 +61,8 @@ export class Metrics {
   readonly writeStatements: Counter<'kind'>;
   readonly snapshotReads: Counter<'reason'>;
   readonly lastSeenRefreshed: Counter;
+  readonly dockerLists: Counter<'reason'>;
+  readonly lastDockerList: Gauge;
   readonly refused: Gauge<'reason'>;
   readonly clockSkew: Gauge;
 
@@ -76,8 +84,8 @@ export class Metrics {
     this.upserts = new Counter({ name: 'tinyforge_reconciler_upserts_total', help: 'Container rows reconciled, by dispatch path and result.', labelNames: ['dispatch', 'result'], registers: r });
     for (const d of DISPATCH_KINDS) for (const res of UPSERT_RESULTS) this.upserts.inc({ dispatch: d, result: res }, 0);
     this.missingMarks = new Counter({ name: 'tinyforge_reconciler_missing_marks_total', help: 'Rows marked missing because their container is gone.', registers: r });
-    this.tickDuration = new Histogram({ name: 'tinyforge_reconciler_tick_duration_seconds', help: 'Duration of full resync passes (list, reconcile every key, sweep).', buckets: TICK_BUCKETS, registers: r });
-    this.ticks = new Counter({ name: 'tinyforge_reconciler_ticks_total', help: 'Resync passes, by result.', labelNames: ['result'], registers: r });
+    this.tickDuration = new Histogram({ name: 'tinyforge_reconciler_tick_duration_seconds', help: 'Duration of resync passes (with or without a Docker list: see docker_lists_total).', buckets: TICK_BUCKETS, registers: r });
+    this.ticks = new Counter({ name: 'tinyforge_reconciler_ticks_total', help: 'Resync passes, by result (listing the daemon or deciding from the cache).', labelNames: ['result'], registers: r });
     for (const res of TICK_RESULTS) this.ticks.inc({ result: res }, 0);
     this.lastSuccessfulTick = new Gauge({ name: 'tinyforge_reconciler_last_successful_tick_timestamp_seconds', help: 'Unix time of the end of the last successful pass (0 before the first).', registers: r });
     this.reconcileInterval = new Gauge({ name: 'tinyforge_reconciler_reconcile_interval_seconds', help: 'Configured resync interval after clamping.', registers: r });
@@ -111,6 +119,14 @@ export class Metrics {
     });
     for (const reason of SNAPSHOT_READ_REASONS) this.snapshotReads.inc({ reason }, 0);
     this.lastSeenRefreshed = new Counter({ name: 'tinyforge_reconciler_last_seen_refreshed_rows_total', help: 'Rows whose last_seen_at a pass refreshed because their refresh was due (rows the service writes get it anyway).', registers: r });
+    this.dockerLists = new Counter({
+      name: 'tinyforge_reconciler_docker_lists_total',
+      help: 'Container lists a pass asked of the Docker daemon, by reason: start (first pass), interval (RELIST_INTERVAL elapsed; every pass by default), reconnect (the event stream opened), interrupted (the stream is down or lost a line). Passes that decided from the cache alone: ticks_total minus this.',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    for (const reason of LIST_REASONS) this.dockerLists.inc({ reason }, 0);
+    this.lastDockerList = new Gauge({ name: 'tinyforge_reconciler_last_docker_list_timestamp_seconds', help: 'Unix time of the start of the last container list the Docker daemon answered (0 before the first).', registers: r });
 
     this.queueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'], registers: r });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'], registers: r });

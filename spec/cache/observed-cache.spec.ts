@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { isImageId, ObservedCache } from '../../src/cache/observed-cache.js';
+import type { ContainerItem } from '../../src/domain/types.js';
 import { cid, container } from '../support/fakes.js';
 
 const A = cid('a');
@@ -54,6 +55,117 @@ describe('ObservedCache', () => {
       c.replaceAll([container(A, { image: IMAGE_ID })], c.currentVersion(), 300);
       expect(c.get(A)?.image, 'the ID is shown until an inspect tells the reference').to.equal(IMAGE_ID);
       expect(c.staleVersion(A)).to.be.a('number');
+    });
+  });
+
+  describe('replaceAll updates in place', () => {
+    it('keeps the object of an entry the list shows unchanged, replaces a changed one, drops a vanished one', () => {
+      const c = new ObservedCache();
+      c.replaceAll([container(A), container(B)], c.currentVersion(), 100);
+      const [a0, b0] = [c.get(A), c.get(B)];
+      // Each list parses fresh objects: equal content must not replace the held one.
+      expect(c.replaceAll([container(A), container(B, { state: 'exited' })], c.currentVersion(), 200)).to.equal(2);
+      expect(c.get(A), 'unchanged: the same object').to.equal(a0);
+      expect(c.observedTime(A)).to.equal(200);
+      expect(c.get(B)).to.not.equal(b0);
+      expect(c.get(B)?.state).to.equal('exited');
+      c.replaceAll([container(B, { state: 'exited' })], c.currentVersion(), 300);
+      expect(c.has(A)).to.equal(false);
+      expect(c.size()).to.equal(1);
+    });
+
+    it('compares every field the list carries: name, image, state, each label and each port', () => {
+      const base = container(A, { labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-1', x: '1' }, ports: [80, 443] });
+      const variants: Array<Partial<ContainerItem>> = [
+        { name: 'other' },
+        { image: 'img:2' },
+        { state: 'paused' },
+        { labels: { ...base.labels, x: '2' } },
+        { labels: { ...base.labels, y: '1' } },
+        { labels: { 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'wl-1' } },
+        { ports: [80] },
+        { ports: [80, 444] },
+      ];
+      for (const v of variants) {
+        const c = new ObservedCache();
+        c.replaceAll([base], c.currentVersion(), 100);
+        const next = { ...base, ...v };
+        c.replaceAll([next], c.currentVersion(), 200);
+        expect(c.get(A), JSON.stringify(v)).to.equal(next);
+      }
+      const c = new ObservedCache();
+      c.replaceAll([base], c.currentVersion(), 100);
+      c.replaceAll([{ ...base, labels: { ...base.labels }, ports: [...base.ports] }], c.currentVersion(), 200);
+      expect(c.get(A), 'equal copies keep the held object').to.equal(base);
+    });
+
+    it('skips the items the filter refuses and counts the rest', () => {
+      const c = new ObservedCache();
+      expect(c.replaceAll([container(A), container(B)], c.currentVersion(), 100, (i) => i.id === B)).to.equal(1);
+      expect(c.has(A)).to.equal(false);
+      expect(c.has(B)).to.equal(true);
+    });
+
+    it('ids() is a live set of the cached IDs, values() the cached items', () => {
+      const c = new ObservedCache();
+      const ids = c.ids();
+      c.replaceAll([container(A), container(B)], c.currentVersion(), 100);
+      expect(ids.size).to.equal(2);
+      expect(ids.has(A)).to.equal(true);
+      expect([...ids].sort()).to.deep.equal([A, B].sort());
+      expect([...c.values()].map((i) => i.id).sort()).to.deep.equal([A, B].sort());
+      c.replaceAll([container(B)], c.currentVersion(), 200);
+      expect(ids.has(A)).to.equal(false);
+      expect([...ids.entries()]).to.deep.equal([[B, B]]);
+    });
+  });
+
+  describe('replaceAll and inspects that ran while Docker listed', () => {
+    /** The pass takes the version, an event and its inspect land while Docker lists, then the list (older) arrives. */
+    function raced(listed: ReturnType<typeof container>[], inspect: (c: ObservedCache, v: number) => void) {
+      const c = new ObservedCache();
+      c.replaceAll([container(A)], c.currentVersion(), 100);
+      const version = c.currentVersion();
+      c.markStale(A);
+      inspect(c, c.staleVersion(A)!);
+      c.replaceAll(listed, version, 200);
+      return c;
+    }
+
+    it('a container that stopped after the list began stays as inspected, not as the older list shows it', () => {
+      const c = raced([container(A)], (c, v) => c.applyInspect(A, container(A, { state: 'exited' }), v, 150));
+      expect(c.get(A)?.state).to.equal('exited');
+      expect(c.observedTime(A)).to.equal(150);
+    });
+
+    it('a container an inspect found gone after the list began is not brought back by the list', () => {
+      const c = raced([container(A)], (c, v) => c.applyInspect(A, undefined, v, 150));
+      expect(c.has(A)).to.equal(false);
+      // Once a list that began after the inspect arrives, the mark is forgotten (bounded memory).
+      c.replaceAll([], c.currentVersion(), 300);
+      c.replaceAll([container(A)], c.currentVersion(), 400);
+      expect(c.has(A), 'only a list that began later could show it, and the daemon never reuses an ID').to.equal(true);
+    });
+
+    it('a container created after the list began, and inspected, stays although the list lacks it', () => {
+      const c = new ObservedCache();
+      const version = c.currentVersion();
+      c.markStale(B);
+      c.applyInspect(B, container(B), c.staleVersion(B)!, 150);
+      c.replaceAll([container(A)], version, 200);
+      expect(c.has(B)).to.equal(true);
+      c.replaceAll([container(A)], c.currentVersion(), 300);
+      expect(c.has(B), 'a list that began after the inspect and lacks it: gone').to.equal(false);
+    });
+
+    it('an inspect that answered an event from before the list began yields to the list', () => {
+      const c = new ObservedCache();
+      c.replaceAll([container(A)], c.currentVersion(), 100);
+      c.markStale(A);
+      c.applyInspect(A, container(A, { state: 'exited' }), c.staleVersion(A)!, 150);
+      c.replaceAll([container(A, { state: 'running' })], c.currentVersion(), 200);
+      expect(c.get(A)?.state).to.equal('running');
+      expect(c.observedTime(A)).to.equal(200);
     });
   });
 

@@ -300,6 +300,8 @@ export function recordingMetrics() {
     missingMarks: { inc: (n: number) => add('missing_marks', n) },
     snapshotReads: { inc: (l: { reason: string }) => add(`snapshot_reads{reason=${l.reason}}`) },
     lastSeenRefreshed: { inc: (n: number) => add('last_seen_refreshed', n) },
+    dockerLists: { inc: (l: { reason: string }) => add(`docker_lists{reason=${l.reason}}`) },
+    lastDockerList: { set: (v: number) => void gauges.set('last_docker_list', v) },
     upsert: (dispatch: string, result: UpsertResult, n = 1) => add(`upserts{dispatch=${dispatch},result=${result}}`, n),
   };
   return m satisfies ControllerMetrics & ResyncMetrics & Pick<Metrics, 'upsert'>;

@@ -37,7 +37,7 @@ const ROW_BINDING_ACTIONS: ReadonlySet<string> = new Set(['create', 'start', 're
 
 /** Everything one pipeline needs, and nothing more. */
 export interface PipelineDeps {
-  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs' | 'lastSeenMaxAgeMs'>;
+  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs' | 'lastSeenMaxAgeMs' | 'relistIntervalMs'>;
   /** Who writes the host's heartbeat: the instance identity and its start (database clock, ms). */
   agent: { identity: string; startedAt: number };
   db: Database;
@@ -139,6 +139,8 @@ export class Pipeline {
         ),
       },
       lastSeenMaxAgeMs: cfg.lastSeenMaxAgeMs,
+      // Equal to the interval (the default): every pass lists, as the Go original did.
+      ...(cfg.relistIntervalMs > cfg.reconcileIntervalMs ? { relistIntervalMs: cfg.relistIntervalMs } : {}),
       observed,
       desired,
       rows,
@@ -156,7 +158,7 @@ export class Pipeline {
       {
         onConnected: () => {
           log.info('docker event stream connected; relisting');
-          resync.trigger();
+          resync.watchConnected();
         },
         onEvent: (ev) => {
           d.onDockerEvent?.(ev);
@@ -168,12 +170,15 @@ export class Pipeline {
           controller.enqueue(ev.id);
         },
         onMalformed: (reason) => {
+          // The line may have been any event, a destroy too: the next pass lists.
+          resync.eventLost();
           metrics.eventParseErrors.inc();
           log.warn({ reason }, 'malformed line on the docker event stream; skipped');
         },
         onReopened: () => metrics.watchRestarts.inc(),
         onReconnectAttempt: () => metrics.watchReconnectAttempts.inc(),
         onDisconnected: (reason, delayMs) => {
+          resync.watchDisconnected();
           log.warn({ reason, reconnectInMs: delayMs }, 'docker event stream ended; reconnecting');
         },
       },

@@ -1,5 +1,18 @@
 import type { ContainerItem } from '../domain/types.js';
 
+/** What the cache holds of one container; updated in place, so a steady list allocates nothing per entry. */
+interface Entry {
+  item: ContainerItem;
+  /** When Docker's answer held in `item` was asked for (ms). */
+  at: number;
+  /** The list that last showed the container ({@link ObservedCache.replaceAll}'s generation). */
+  listGen: number;
+  /** The stale marker the last inspect answered; 0 when `item` comes from a list. */
+  inspected: number;
+  /** `Config.Image` learnt by inspect, for a container whose list entry shows an image ID. */
+  configImage: string | undefined;
+}
+
 /**
  * What Docker last said about each Tinyforge container (an informer cache): filled by a full
  * list, corrected by inspecting a container after an event. Handlers read it; they never trust
@@ -7,43 +20,67 @@ import type { ContainerItem } from '../domain/types.js';
  * A version per key makes sure an inspect that raced a newer event leaves the key stale.
  */
 export class ObservedCache {
-  private items = new Map<string, ContainerItem>();
-  private observedAt = new Map<string, number>();
+  private readonly entries = new Map<string, Entry>();
   private readonly stale = new Map<string, number>();
-  /** `Config.Image` learnt by inspect, for containers whose list entry shows an image ID. */
-  private configImages = new Map<string, string>();
+  /** Containers an inspect found gone (or not ours), with the stale marker it answered; until the next list. */
+  private readonly gone = new Map<string, number>();
   /** Keys whose bound rows another program may have changed since they were read. */
   private readonly rowRecheck = new Set<string>();
   private version = 0;
+  private listGen = 0;
+  private readonly idView: ReadonlySet<string> = new KeyView(this.entries);
 
   /**
-   * Replaces the whole content with a fresh list taken at `listStartedVersion` / time `listedAt`.
+   * Brings the content in line with a fresh list taken at `listStartedVersion` / time `listedAt`,
+   * in place: an entry the list shows unchanged keeps its object, a changed one is replaced, one
+   * the list no longer shows is dropped; no second map is built.
+   *
+   * What an inspect learnt after the list began wins over the list, which may predate it: such
+   * an entry is kept as inspected (listed or not), and a container such an inspect found gone is
+   * not brought back (a container ID never comes back once removed).
+   *
    * `image` is the reference the container was created from (`Config.Image`): where the list
    * shows an image ID instead (the reference was retagged or removed), the reference learnt from
    * an earlier inspect is used, or the key is left stale so the next reconcile inspects it.
+   *
+   * Items `accept` refuses are skipped as if not listed. Returns how many items were accepted.
    */
-  replaceAll(items: readonly ContainerItem[], listStartedVersion: number, listedAt: number): void {
-    const next = new Map<string, ContainerItem>();
-    const at = new Map<string, number>();
-    const needInspect: string[] = [];
-    const images = new Map<string, string>();
-    for (let it of items) {
-      if (isImageId(it.image)) {
-        const known = this.configImages.get(it.id);
-        if (known !== undefined) {
-          it = { ...it, image: known };
-          images.set(it.id, known);
-        } else needInspect.push(it.id);
-      }
-      next.set(it.id, it);
-      at.set(it.id, listedAt);
-    }
-    this.items = next;
-    this.observedAt = at;
-    this.configImages = images;
+  replaceAll(items: readonly ContainerItem[], listStartedVersion: number, listedAt: number, accept?: (item: ContainerItem) => boolean): number {
+    const gen = ++this.listGen;
+    let accepted = 0;
     // Events that arrived after the list began keep their keys stale: the list may predate them.
     for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
-    for (const id of needInspect) if (!this.stale.has(id)) this.markStale(id, { rowsMayHaveChanged: false });
+    for (const it of items) {
+      if (accept !== undefined && !accept(it)) continue;
+      accepted++;
+      const id = it.id;
+      const goneAt = this.gone.get(id);
+      if (goneAt !== undefined && goneAt > listStartedVersion) continue;
+      const e = this.entries.get(id);
+      if (e !== undefined && e.inspected > listStartedVersion) {
+        e.listGen = gen;
+        continue;
+      }
+      let image = it.image;
+      let configImage: string | undefined;
+      if (isImageId(image)) {
+        configImage = e?.configImage;
+        if (configImage !== undefined) image = configImage;
+        else if (!this.stale.has(id)) this.markStale(id, { rowsMayHaveChanged: false });
+      }
+      if (e === undefined) {
+        this.entries.set(id, { item: image === it.image ? it : { ...it, image }, at: listedAt, listGen: gen, inspected: 0, configImage });
+        continue;
+      }
+      if (!sameItem(e.item, it, image)) e.item = image === it.image ? it : { ...it, image };
+      e.at = listedAt;
+      e.listGen = gen;
+      e.inspected = 0;
+      e.configImage = configImage;
+    }
+    for (const [id, e] of this.entries) if (e.listGen !== gen && !(e.inspected > listStartedVersion)) this.entries.delete(id);
+    for (const [id, v] of this.gone) if (v <= listStartedVersion) this.gone.delete(id);
+    return accepted;
   }
 
   /** A monotonic marker; take it before listing. */
@@ -52,16 +89,31 @@ export class ObservedCache {
   }
 
   get(id: string): ContainerItem | undefined {
-    return this.items.get(id);
+    return this.entries.get(id)?.item;
   }
 
   /** When Docker's answer about `id` that the cache holds was asked for (ms). */
   observedTime(id: string): number | undefined {
-    return this.observedAt.get(id);
+    return this.entries.get(id)?.at;
   }
 
   has(id: string): boolean {
-    return this.items.has(id);
+    return this.entries.has(id);
+  }
+
+  /** How many containers the cache holds. */
+  size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached containers (a live view: do not change the cache while iterating). */
+  values(): IterableIterator<ContainerItem> {
+    return mapItems(this.entries.values());
+  }
+
+  /** The IDs of the cached containers as a set (a live view, no copy). */
+  ids(): ReadonlySet<string> {
+    return this.idView;
   }
 
   /**
@@ -92,15 +144,65 @@ export class ObservedCache {
     if (this.stale.get(id) !== version) return;
     this.stale.delete(id);
     if (item) {
-      this.items.set(id, item);
-      this.observedAt.set(id, inspectedAt);
-      // Kept until the next list, which keeps it only where the list shows an image ID.
-      this.configImages.set(id, item.image);
+      this.gone.delete(id);
+      const e = this.entries.get(id);
+      // `Config.Image` is kept until the next list, which keeps it only where the list shows an image ID.
+      if (e === undefined) this.entries.set(id, { item, at: inspectedAt, listGen: 0, inspected: version, configImage: item.image });
+      else {
+        e.item = item;
+        e.at = inspectedAt;
+        e.inspected = version;
+        e.configImage = item.image;
+      }
     } else {
-      this.items.delete(id);
-      this.observedAt.delete(id);
+      this.entries.delete(id);
+      this.gone.set(id, version);
     }
   }
+}
+
+/** The keys of a map as a read-only set, without a copy. */
+class KeyView implements ReadonlySet<string> {
+  constructor(private readonly map: ReadonlyMap<string, unknown>) {}
+  get size(): number {
+    return this.map.size;
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  values(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  *entries(): IterableIterator<[string, string]> {
+    for (const k of this.map.keys()) yield [k, k];
+  }
+  forEach(fn: (value: string, key: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    for (const k of this.map.keys()) fn.call(thisArg, k, k, this);
+  }
+  [Symbol.iterator](): IterableIterator<string> {
+    return this.map.keys();
+  }
+}
+
+function* mapItems(entries: IterableIterator<Entry>): IterableIterator<ContainerItem> {
+  for (const e of entries) yield e.item;
+}
+
+/** Whether `a` says what `b` says with `image` as its image (the list's content, compared field by field). */
+function sameItem(a: ContainerItem, b: ContainerItem, image: string): boolean {
+  if (a.id !== b.id || a.name !== b.name || a.image !== image || a.state !== b.state) return false;
+  if (a.ports.length !== b.ports.length) return false;
+  for (let i = 0; i < a.ports.length; i++) if (a.ports[i] !== b.ports[i]) return false;
+  let n = 0;
+  for (const k in a.labels) {
+    if (a.labels[k] !== b.labels[k]) return false;
+    n++;
+  }
+  for (const _ in b.labels) n--;
+  return n === 0;
 }
 
 /** An image ID as the daemon shows it in place of a reference (`sha256:<64 hex>` or bare hex). */

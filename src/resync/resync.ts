@@ -4,7 +4,7 @@ import { errorMessage, ExternalError, tagged } from '../domain/errors.js';
 import type { PassObserver, PassReport } from '../domain/pass.js';
 import type { ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
-import type { UpsertResult } from '../metrics.js';
+import type { ListReason, UpsertResult } from '../metrics.js';
 import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
 import type { Controller } from '../controller/controller.js';
 import { decide, needsWrite } from '../domain/decide.js';
@@ -57,6 +57,10 @@ export interface ResyncMetrics {
   /** Full reads of the host's rows, by why: `start` (first pass) or `changed` (the checksum differed). */
   snapshotReads: { inc(labels: { reason: 'start' | 'changed' }): void };
   lastSeenRefreshed: { inc(n: number): void };
+  /** Lists of the Docker daemon, by why (a pass that does not list decides from the cache). */
+  dockerLists: { inc(labels: { reason: ListReason }): void };
+  /** Start of the last list the daemon answered (Unix seconds). */
+  lastDockerList: { set(seconds: number): void };
   upsert(dispatch: string, result: UpsertResult, n?: number): void;
 }
 
@@ -64,7 +68,7 @@ export interface ResyncDeps {
   host: string;
   docker: ContainerLister;
   store: PassStore;
-  observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'get' | 'staleVersion'>;
+  observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'staleVersion' | 'has' | 'size' | 'values' | 'ids'>;
   desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
   rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'viewRows' | 'touched'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
@@ -84,6 +88,13 @@ export interface ResyncDeps {
    * Default 5 minutes.
    */
   lastSeenMaxAgeMs?: number;
+  /**
+   * The daemon is listed when the last list started at least this long ago (ms); passes in
+   * between decide from the cache the event stream keeps. A pass lists anyway at the start, after
+   * the event stream opened, and while it is down or after it lost a line (docs/architecture.md,
+   * "Relist"). Undefined or 0: every pass lists (the default, the Go original's behaviour).
+   */
+  relistIntervalMs?: number;
 }
 
 /** Default of {@link ResyncDeps.lastSeenMaxAgeMs} (and of `LAST_SEEN_MAX_AGE`). */
@@ -102,19 +113,22 @@ export function lastSeenDue(seen: number | null, now: number, maxAgeMs: number, 
   return Math.floor((now - phase) / maxAgeMs) > Math.floor((seen - phase) / maxAgeMs);
 }
 
+const isCandidate = (i: ContainerItem): boolean => isTinyforgeCandidate(i.labels);
+
 function sameChecksum(a: ViewChecksum, b: ViewChecksum): boolean {
   return a.count === b.count && a.sum === b.sum && a.xor === b.xor;
 }
 
 /**
- * The periodic resync, the safety net under the event stream: list everything, reconcile every
- * key that needs it, then sweep rows whose container is gone and refresh `last_seen_at` of the
- * rows whose refresh is due (one statement each), then write the host's heartbeat.
+ * The periodic resync, the safety net under the event stream: list everything (or, between
+ * relists, take the cache the events keep), reconcile every key that needs it, then sweep rows
+ * whose container is gone (after a list only) and refresh `last_seen_at` of the rows whose
+ * refresh is due (one statement each), then write the host's heartbeat.
  *
  * Sweep invariants (docs/architecture.md): only this host's rows; never rows with an empty
  * `container_id`; a row is marked only if it still names the container the pass saw in it
  * (compare-and-set on values read before the list began, never a comparison of clocks); nothing
- * at all after a failed list.
+ * at all after a failed list, nor in a pass that did not list.
  */
 export class Resync {
   private running: Promise<PassReport> | undefined;
@@ -129,10 +143,21 @@ export class Resync {
   private lastCounts = { containers: 0, boundRows: 0 };
   private disagreements = 0;
 
+  private readonly relistMs: number | undefined;
+  /** Start of the last list the daemon answered (local clock); undefined before the first. */
+  private lastListAt: number | undefined;
+  /** The event stream is open; until it first opens, and while it is down, every pass lists. */
+  private streamUp = false;
+  /** The stream opened since the last list began: the next pass lists. */
+  private reconnected = false;
+  /** The stream lost a line since the last list began: the next pass lists. */
+  private lost = false;
+
   constructor(private readonly d: ResyncDeps) {
     this.local = d.localClock ?? keepAliveClock;
     this.changes = d.changes ?? noopChangeSink;
     this.maxAgeMs = d.lastSeenMaxAgeMs ?? DEFAULT_LAST_SEEN_MAX_AGE_MS;
+    this.relistMs = d.relistIntervalMs !== undefined && d.relistIntervalMs > 0 ? d.relistIntervalMs : undefined;
   }
 
   private now(): number {
@@ -141,7 +166,8 @@ export class Resync {
 
   /**
    * Runs a pass now. If one is running, the returned pass is the next one, started after it
-   * ends (callers always get a pass that listed after they asked); concurrent callers share it.
+   * ends (callers always get a pass that began after they asked); concurrent callers share it.
+   * Whether it lists the daemon follows the relist rules ({@link ResyncDeps.relistIntervalMs}).
    */
   runPass(): Promise<PassReport> {
     if (!this.running) {
@@ -163,16 +189,52 @@ export class Resync {
     this.wake?.();
   }
 
-  /** Boot pass, then one pass every `intervalMs` (or sooner when triggered), until aborted. */
+  /**
+   * The event stream is open (first or again): events from now on reach the cache, what happened
+   * before is covered by a list, so a pass that lists is triggered now.
+   */
+  watchConnected(): void {
+    this.streamUp = true;
+    this.reconnected = true;
+    this.trigger();
+  }
+
+  /** The event stream ended: events are lost until it opens again, so every pass lists meanwhile. */
+  watchDisconnected(): void {
+    this.streamUp = false;
+  }
+
+  /** The event stream skipped a line it could not read (maybe a destroy): the next pass lists. */
+  eventLost(): void {
+    this.lost = true;
+  }
+
+  /** Why the pass about to list does so, or undefined when the cache will do; takes the one-shot reasons. */
+  private takeListReason(now: number): ListReason | undefined {
+    const reason: ListReason | undefined =
+      this.lastListAt === undefined ? 'start'
+      : this.reconnected ? 'reconnect'
+      : !this.streamUp || this.lost ? 'interrupted'
+      : this.relistMs === undefined || now - this.lastListAt >= this.relistMs ? 'interval'
+      : undefined;
+    // A list that begins now covers whatever the stream missed before it.
+    if (reason !== undefined) this.reconnected = this.lost = false;
+    return reason;
+  }
+
+  /** Boot pass, then one pass every `intervalMs` (or sooner when triggered or a relist falls due), until aborted. */
   async loop(intervalMs: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       this.again = false;
       await this.runPass();
       if (signal.aborted) break;
       if (this.again) continue;
+      // A relist falls due between two passes: wake for it, so lists keep their period.
+      const untilRelist = this.relistMs !== undefined && this.lastListAt !== undefined ? this.lastListAt + this.relistMs - this.now() : Infinity;
+      const wait = untilRelist > 0 ? Math.min(intervalMs, untilRelist) : intervalMs;
       await new Promise<void>((resolve) => {
         const local = this.local;
-        const t = local.setTimeout(done, intervalMs);
+        const t = local.setTimeout(done, wait);
         function done() {
           local.clearTimeout(t);
           signal.removeEventListener('abort', done);
@@ -206,7 +268,7 @@ export class Resync {
   }
 
   private async pass(started: number): Promise<PassReport> {
-    const { host, docker, store, observed, desired, rows, controller, handler, refusals, metrics, clock } = this.d;
+    const { host, store, observed, desired, rows, controller, handler, refusals, metrics, clock } = this.d;
     const phases: Record<string, number> = {};
     let mark = this.now();
     const lap = (name: string) => {
@@ -231,18 +293,17 @@ export class Resync {
     // Rows recorded after this point (by workers, or prefetched below) may name containers
     // created after the list began: the sweep does not judge them in this pass.
     const cut = rows.seq();
-    const version = observed.currentVersion();
-    const listedAt = this.now();
     const refusalMark = refusals.mark();
-    const listed = (await tagged('docker', () => docker.listManaged())).filter((i) => isTinyforgeCandidate(i.labels));
-    observed.replaceAll(listed, version, listedAt);
+    // Between relists the cache is the truth: the event stream keeps it (docs/architecture.md,
+    // "Relist"). A pass that did not list judges no row: only a list proves a container gone.
+    const listed = await this.list();
     lap('list');
 
     // Rows not in the host snapshot (pre-created by the deployer without a host, new
     // containers' derived rows, other hosts' rows in the way): one bulk lookup.
     const unknownContainers: string[] = [];
     const unknownRows: string[] = [];
-    for (const it of listed) {
+    for (const it of observed.values()) {
       // A container with a bound row keeps it: its derived row does not matter (decide.ts).
       if (rows.hasBound(it.id)) continue;
       unknownContainers.push(it.id);
@@ -259,9 +320,8 @@ export class Resync {
     const ctx = handler.context();
     const toQueue: string[] = [];
     const unchanged = new Map<string, number>();
-    for (const listedItem of listed) {
-      const id = listedItem.id;
-      const item = observed.get(id) ?? listedItem;
+    for (const item of observed.values()) {
+      const id = item.id;
       if (observed.staleVersion(id) !== undefined || controller.isBusy(id)) {
         toQueue.push(id);
         continue;
@@ -282,17 +342,18 @@ export class Resync {
     const { errors } = await controller.enqueuePass(toQueue);
     lap('reconcile');
 
-    const listedIds = new Set(listed.map((i) => i.id));
+    // The cache after the list (and the inspects since, which only ever add a container that
+    // exists or drop one that is gone) says which containers exist.
     const candidates: ObservedRow[] = [];
     const due: Array<{ id: string; containerId: string }> = [];
     const dbNowMs = clock.now();
     let boundRows = 0;
     for (const { row: r, lastSeenAt, seq, crc } of rows.viewRows()) {
       if (r.host !== host || r.containerId === '' || r.state === 'missing') continue;
-      if (listedIds.has(r.containerId)) {
+      if (observed.has(r.containerId)) {
         boundRows++;
         if (lastSeenDue(lastSeenAt, dbNowMs, this.maxAgeMs, crc)) due.push({ id: r.id, containerId: r.containerId });
-      } else if (seq <= cut) candidates.push(r);
+      } else if (listed !== undefined && seq <= cut) candidates.push(r);
     }
     let swept = 0;
     if (candidates.length > 0) {
@@ -313,7 +374,7 @@ export class Resync {
       );
     }
     lap('touch');
-    refusals.retainOnly(listedIds, refusalMark);
+    refusals.retainOnly(observed.ids(), refusalMark);
     try {
       await refusals.flush();
     } catch (err) {
@@ -321,8 +382,35 @@ export class Resync {
     }
 
     const durationMs = this.now() - started;
-    this.d.log.debug({ listed: listed.length, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
-    return { ok: errors === 0, listed: listed.length, errors, swept, durationMs, phases, boundRows, refreshed: due.length, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+    const containers = listed ?? observed.size();
+    this.d.log.debug({ listed: containers, relisted: listed !== undefined, queued: toQueue.length, errors, swept, durationMs, phases }, 'resync pass done');
+    return { ok: errors === 0, listed: containers, errors, swept, durationMs, phases, boundRows, refreshed: due.length, ...(errors > 0 ? { error: `${errors} keys failed and were requeued` } : {}) };
+  }
+
+  /**
+   * Lists the daemon into the cache when a list is due ({@link takeListReason}); returns how many
+   * containers it listed, or undefined when the pass goes on from the cache. A failed list keeps
+   * the reasons it took for the next pass.
+   */
+  private async list(): Promise<number | undefined> {
+    const { docker, observed, metrics } = this.d;
+    const listedAt = this.now();
+    const taken = { reconnected: this.reconnected, lost: this.lost };
+    const reason = this.takeListReason(listedAt);
+    if (reason === undefined) return undefined;
+    metrics.dockerLists.inc({ reason });
+    const version = observed.currentVersion();
+    let items: ContainerItem[];
+    try {
+      items = await tagged('docker', () => docker.listManaged());
+    } catch (err) {
+      this.reconnected ||= taken.reconnected;
+      this.lost ||= taken.lost;
+      throw err;
+    }
+    this.lastListAt = listedAt;
+    metrics.lastDockerList.set(listedAt / 1000);
+    return observed.replaceAll(items, version, listedAt, isCandidate);
   }
 
   /**
