@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import type { Readable } from 'node:stream';
 import { DockerAbortedError, DockerClient, DockerTimeoutError, EntryTooLargeError, type DockerClientOptions } from '../../src/docker/docker.client.js';
+import { OVERSIZED_LINE_MARKER } from '../../src/docker/events.js';
 import type { OversizedSource } from '../../src/docker/oversized.js';
 import { eventually } from '../support/app.js';
 import { DockerSimulator } from '../support/docker-sim.js';
@@ -92,9 +93,12 @@ describe('DockerClient limits (simulator)', function () {
     const big = sim.add({ name: 'big', labels: { huge: 'z'.repeat(2 * MiB) } });
     const after = sim.add({ name: 'after', labels: { 'tinyforge.managed': 'true' } });
     await eventually(async () => text.includes(`"id":"${after.id}"`) && text.split('\n').filter((l) => l.includes(after.id)).length >= 2, 'the events of the last container');
-    const ids = text.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const lines = text.trim().split('\n');
+    const ids = lines.filter((l) => l !== OVERSIZED_LINE_MARKER).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(ids).to.include(before.id);
     expect(ids).to.not.include(big.id);
+    // In place of each dropped line, a marker the watcher reads as a lost line.
+    expect(lines.filter((l) => l === OVERSIZED_LINE_MARKER)).to.have.length(2);
     // create and start of the big one, each dropped and counted; logged once.
     expect(counted).to.deep.equal(['event', 'event']);
     expect(logged.map((l) => l.containerId)).to.deep.equal([big.id]);

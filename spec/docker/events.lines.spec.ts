@@ -6,9 +6,16 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import { EventLineLimiter } from '../../src/docker/event-lines.js';
-import { LineSplitter, parseEventLine } from '../../src/docker/events.js';
+import { LineSplitter, OVERSIZED_LINE_MARKER, parseEventLine } from '../../src/docker/events.js';
 import { OversizedReporter, type OversizedSource } from '../../src/docker/oversized.js';
 import { int, seeded } from './json-fuzz.js';
+
+/** What the watcher makes of a line: the event's container, or why it is unusable. */
+const seen = (l: string) => {
+  const p = parseEventLine(l);
+  return p.kind === 'event' ? p.event.id : p.kind === 'malformed' ? p.reason : 'ignored';
+};
+const LOST = 'line larger than DOCKER_MAX_ENTRY_BYTES, dropped unread';
 
 const ev = (id: string, extra: Record<string, string> = {}) =>
   JSON.stringify({ status: 'start', id, Type: 'container', Action: 'start', Actor: { ID: id, Attributes: { name: 'n', ...extra } }, timeNano: 1 });
@@ -46,13 +53,13 @@ function fixed(text: string, size: number): Buffer[] {
 }
 
 describe('event-line bound', () => {
-  it('drops a line longer than the cap, reports its container once, and passes the lines around it whole', async () => {
+  it('drops a line longer than the cap, reports its container once, puts a lost-line marker in its place, and passes the lines around it whole', async () => {
     const long = ev('c-long', { huge: 'x'.repeat(5000) });
     const text = `${ev('a')}\n${long}\n${ev('b')}\n`;
     const r = seeded(5);
     for (const max of [1, 5, 64, 700, 6000]) {
       const { lines, oversized, out } = await limit(cut(text, r, max), 1024);
-      expect(lines.map((l) => (parseEventLine(l) as { event: { id: string } }).event.id), `chunks up to ${max}`).to.deep.equal(['a', 'b']);
+      expect(lines.map(seen), `chunks up to ${max}`).to.deep.equal(['a', LOST, 'b']);
       expect(oversized).to.deep.equal(['c-long']);
       // Only whole lines come out: every piece ends with a newline.
       for (const b of out) expect(b[b.length - 1]).to.equal(0x0a);
@@ -66,7 +73,7 @@ describe('event-line bound', () => {
       const ok = await limit(fixed(`${line}\n`, size), cap);
       expect(ok.lines, `chunks of ${size}`).to.deep.equal([line]);
       const over = await limit(fixed(`${line} \n${line}\n`, size), cap);
-      expect(over.lines).to.deep.equal([line]);
+      expect(over.lines).to.deep.equal([OVERSIZED_LINE_MARKER, line]);
       expect(over.oversized).to.deep.equal(['e']);
     }
   });
@@ -97,7 +104,7 @@ describe('event-line bound', () => {
     limiter.end(Buffer.from(`"}}}\n${ev('ok2')}\n`));
     await new Promise((resolve) => limiter.on('end', resolve).resume());
     expect(oversized).to.deep.equal(['big']);
-    expect(Buffer.concat(out).toString().split('\n').filter(Boolean).map((l) => (parseEventLine(l) as { event: { id: string } }).event.id)).to.deep.equal(['ok1', 'ok2']);
+    expect(Buffer.concat(out).toString().split('\n').filter(Boolean).map(seen)).to.deep.equal(['ok1', LOST, 'ok2']);
     expect(peak, `${(peak / 1048576).toFixed(1)} MB held`).to.be.lessThan(8 << 20);
   });
 });

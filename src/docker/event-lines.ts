@@ -1,14 +1,19 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { OVERSIZED_LINE_MARKER } from './events.js';
 import { JsonFieldScanner } from './json-scan.js';
 import { EVENT_LINE_PICK, pickedEventId } from './list-entry.js';
 
 /**
  * Bounds the lines of the `/events` stream (newline-delimited JSON) before anyone decodes them:
  * complete lines of at most `maxLineBytes` bytes (newline not counted) pass through, whole; a
- * longer line is dropped as it streams (at most `maxLineBytes` of it is ever held) and reported
- * once, with its container when the line's `id` went by before the cap. A half line at the end
- * of the stream is dropped, as the watcher drops it.
+ * longer line is dropped as it streams (at most `maxLineBytes` of it is ever held), reported
+ * once, with its container when the line's `id` went by before the cap, and replaced by the line
+ * {@link OVERSIZED_LINE_MARKER}, so the watcher knows a line was lost (it may have been a
+ * destroy: the next pass lists). A half line at the end of the stream is dropped, as the watcher
+ * drops it.
  */
+const MARKER = Buffer.from(`${OVERSIZED_LINE_MARKER}\n`);
+
 export class EventLineLimiter extends Transform {
   private parts: Buffer[] = [];
   private size = 0;
@@ -35,6 +40,7 @@ export class EventLineLimiter extends Transform {
         if (this.size + (end - start) > this.maxLineBytes) {
           dropped += this.size + (end - start);
           this.overflow(chunk, start);
+          out.push(MARKER);
         } else if (nl !== -1) {
           for (const p of this.parts) out.push(p);
           out.push(chunk.subarray(start, nl + 1));

@@ -45,10 +45,18 @@ export function actionLabel(action: string): string {
 
 export type ParsedLine = { kind: 'event'; event: ContainerEvent } | { kind: 'ignored' } | { kind: 'malformed'; reason: string };
 
+/**
+ * What the client puts in the stream in place of a line it dropped unread for its size
+ * (src/docker/event-lines.ts): not JSON, so it reads as a lost line (a daemon sending it
+ * gets the same: a malformed line).
+ */
+export const OVERSIZED_LINE_MARKER = '#oversized';
+
 /** One line of the stream. Non-container events are `ignored`; anything unusable is `malformed`. */
 export function parseEventLine(line: string): ParsedLine {
   const text = line.trim();
   if (text === '') return { kind: 'ignored' };
+  if (text === OVERSIZED_LINE_MARKER) return { kind: 'malformed', reason: 'line larger than DOCKER_MAX_ENTRY_BYTES, dropped unread' };
   let obj: unknown;
   try {
     obj = JSON.parse(text);
