@@ -135,6 +135,34 @@ function scalarOf(raw: string, overflow: boolean): Picked {
   return NUMBER.test(raw) ? { kind: 'number', value: Number(raw) } : { kind: 'invalid' };
 }
 
+/**
+ * The index just past the quote that closes a string whose inner bytes start at `i` (no escape
+ * pending there); -1 when the chunk ends inside the string, -2 when it ends on a backslash that
+ * escapes the next chunk's first byte.
+ */
+function closingQuote(chunk: Buffer, i: number): number {
+  const n = chunk.length;
+  for (;;) {
+    const q = chunk.indexOf(0x22, i);
+    const end = q === -1 ? n : q;
+    // The quote closes the string unless an odd run of backslashes right before it escapes it.
+    let run = 0;
+    while (end - run - 1 >= i && chunk[end - run - 1] === 0x5c) run++;
+    if (q === -1) return run % 2 === 1 ? -2 : -1;
+    if (run % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+/** Whether `chunk[from..to)` holds no backslash and no control byte (a string's bytes that mean themselves). */
+function plainBytes(chunk: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) {
+    const c = chunk[k]!;
+    if (c === 0x5c || c < 0x20) return false;
+  }
+  return true;
+}
+
 /** The string a JSON string literal's inner bytes stand for, exactly as `JSON.parse` decodes it; undefined when invalid. */
 function decodeString(raw: Buffer): string | undefined {
   let plain = true;
@@ -231,6 +259,31 @@ export class JsonFieldScanner {
             i++;
             break;
           }
+          if (this.limit < 0) {
+            // Nobody keeps this string: only its end matters.
+            const e = closingQuote(chunk, i);
+            if (e < 0) {
+              this.escaped = e === -2;
+              i = n;
+              break;
+            }
+            i = e;
+            this.endString();
+            if (this.done) return i;
+            break;
+          }
+          if (this.partsLength === 0) {
+            // The common case, decided on the chunk's bytes without copying them: the whole
+            // string is in this chunk, short enough, without escapes or control bytes.
+            const q = chunk.indexOf(0x22, i);
+            if (q !== -1 && q - i <= this.limit && plainBytes(chunk, i, q)) {
+              if (this.strRole === S_KEY) this.keyRead(this.matchPlainKey(chunk, i, q));
+              else this.valueRead({ kind: 'string', value: chunk.toString('utf8', i, q) });
+              i = q + 1;
+              if (this.done) return i;
+              break;
+            }
+          }
           // Jump to the next quote natively; it closes the string unless an odd run of
           // backslashes right before it escapes it. No escape is pending at `i`, so the run is
           // counted from `i` on.
@@ -254,15 +307,30 @@ export class JsonFieldScanner {
           break;
         }
         case SKIP: {
-          const c = chunk[i]!;
-          i++;
-          if (c === 0x22) this.startString(S_SKIP, 0);
-          else if (c === 0x7b || c === 0x5b) this.skipDepth++;
-          else if (c === 0x7d || c === 0x5d) {
-            if (--this.skipDepth === 0) {
-              this.valueDone();
-              if (this.done) return i;
+          // A tight loop: most of an entry is stepped over here.
+          let depth = this.skipDepth;
+          let closed = false;
+          while (i < n) {
+            const c = chunk[i++]!;
+            if (c === 0x22) {
+              const e = closingQuote(chunk, i);
+              if (e < 0) {
+                this.startString(S_SKIP, 0);
+                this.escaped = e === -2;
+                i = n;
+                break;
+              }
+              i = e;
+            } else if (c === 0x7b || c === 0x5b) depth++;
+            else if ((c === 0x7d || c === 0x5d) && --depth === 0) {
+              closed = true;
+              break;
             }
+          }
+          this.skipDepth = depth;
+          if (closed) {
+            this.valueDone();
+            if (this.done) return i;
           }
           break;
         }
@@ -409,7 +477,7 @@ export class JsonFieldScanner {
   }
 
   private dropCapture(): void {
-    this.parts = [];
+    if (this.parts.length > 0) this.parts = [];
     this.partsLength = 0;
     this.overflow = false;
   }
@@ -423,31 +491,48 @@ export class JsonFieldScanner {
       case S_SKIP:
         this.mode = SKIP;
         return;
-      case S_KEY: {
-        const frame = this.frames[this.frames.length - 1]!;
-        const key = this.overflow ? undefined : this.matchKey(frame.node, this.captured());
-        this.dropCapture();
-        this.targetNode = key === undefined ? null : frame.node.children!.get(key)!;
-        this.targetKey = key ?? '';
-        this.targetFields = frame.fields;
-        // The last occurrence of a key wins, as in JSON.parse: forget what an earlier one gave.
-        if (key !== undefined) frame.fields.values.delete(key);
-        this.mode = COLON;
+      case S_KEY:
+        this.keyRead(this.overflow ? undefined : this.matchKey(this.frames[this.frames.length - 1]!.node, this.captured()));
         return;
-      }
       case S_VALUE: {
-        if (this.overflow) this.pick({ kind: 'too_long', bytes: this.partsLength });
-        else {
-          const s = decodeString(this.captured());
-          this.pick(s === undefined ? { kind: 'invalid' } : { kind: 'string', value: s });
-        }
-        this.dropCapture();
-        this.valueDone();
+        if (this.overflow) return this.valueRead({ kind: 'too_long', bytes: this.partsLength });
+        const s = decodeString(this.captured());
+        this.valueRead(s === undefined ? { kind: 'invalid' } : { kind: 'string', value: s });
         return;
       }
       default:
         this.valueDone();
     }
+  }
+
+  /** A key of a picked-into object was read: `key` if the spec names it, else undefined. */
+  private keyRead(key: string | undefined): void {
+    const frame = this.frames[this.frames.length - 1]!;
+    this.dropCapture();
+    this.targetNode = key === undefined ? null : frame.node.children!.get(key)!;
+    this.targetKey = key ?? '';
+    this.targetFields = frame.fields;
+    // The last occurrence of a key wins, as in JSON.parse: forget what an earlier one gave.
+    if (key !== undefined) frame.fields.values.delete(key);
+    this.mode = COLON;
+  }
+
+  /** A picked string was read. */
+  private valueRead(v: Picked): void {
+    this.pick(v);
+    this.dropCapture();
+    this.valueDone();
+  }
+
+  /** {@link matchKey} on key bytes known to hold no escape, in place. */
+  private matchPlainKey(chunk: Buffer, from: number, to: number): string | undefined {
+    const cands = this.frames[this.frames.length - 1]!.node.byLength.get(to - from);
+    if (!cands) return undefined;
+    next: for (const c of cands) {
+      for (let k = 0; k < c.raw.length; k++) if (chunk[from + k] !== c.raw[k]) continue next;
+      return c.key;
+    }
+    return undefined;
   }
 
   /** The child key these key bytes name, or undefined. Unescaped keys are matched on bytes without decoding. */
