@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { sharedGalera, type GaleraCluster } from '../support/galera.js';
+import { createConnection } from 'mysql2/promise';
+import { APP_PASSWORD, APP_USER, sharedGalera, type GaleraCluster } from '../support/galera.js';
 import { processAlive, sleep } from '../support/proc.js';
 
 /**
@@ -32,6 +33,21 @@ describe('Galera test cluster (spec/support/galera.ts)', function () {
     await cluster.nodes[0]!.query(`INSERT INTO \`${db}\`.t VALUES (1, 'a')`);
     expect([await count(1), await count(2)]).to.deep.equal([1, 1]);
     expect(cluster.url(db)).to.equal(`mysql://root:tf-secret-pw@${cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}/${db}`);
+  });
+
+  it('the unprivileged service account exists on every node: it writes data, and may not grant', async () => {
+    for (const n of cluster.nodes) {
+      const conn = await createConnection({ host: '127.0.0.1', port: n.port, user: APP_USER, password: APP_PASSWORD, database: db });
+      try {
+        await conn.query('INSERT INTO t VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', [100 + n.index, n.name]);
+        const denied = await conn.query(`GRANT SELECT ON *.* TO '${APP_USER}'@'%'`).catch((e: { code?: string }) => e.code);
+        expect(denied).to.equal('ER_ACCESS_DENIED_ERROR');
+      } finally {
+        await conn.end();
+      }
+    }
+    expect(cluster.nodes[0]!.appUrl(db)).to.equal(`mysql://tinyforge:tf-app-pw@127.0.0.1:${cluster.nodes[0]!.port}/${db}`);
+    await cluster.query(`DELETE FROM \`${db}\`.t WHERE id >= 100`);
   });
 
   it('kill(): the others evict the node and go on; start() rejoins by IST with what it missed', async () => {

@@ -13,8 +13,9 @@
  * Each node is a MariaDbServer (spec/support/mariadb.ts: `query`, `createDatabase`, `connectPlain`, ...)
  * plus its Galera side (`status()`, `kill()`, `waitSynced()`). Nodes run `--no-defaults` with their own
  * datadir, unix socket and four free TCP ports on 127.0.0.1 (SQL, group communication, IST, SST), under
- * one mkdtemp dir in /dev/shm (else /tmp). Root has the password ROOT_PASSWORD; it is created once by
- * the bootstrap node's mariadb-install-db and reaches the joiners with their state transfer.
+ * one mkdtemp dir in /dev/shm (else /tmp). The accounts, root@'%' (ROOT_PASSWORD, as in mariadb.ts) and
+ * the unprivileged APP_USER (APP_PASSWORD), are created once, in the first node's datadir by
+ * mariadb-install-db; the other nodes get them with that datadir (see below) or an SST.
  *
  * How the cluster starts fast: the first node's datadir is installed once (mariadb-install-db), the node
  * founds the cluster and is stopped cleanly, which saves the cluster's state UUID and seqno in its
@@ -59,6 +60,14 @@ import {
 import { ServerProcess } from './server-process.js';
 
 export const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
+
+/**
+ * An unprivileged account like a real install's service user (no SUPER, no GRANT): data and schema
+ * statements on every database. Created once with root, on the seed, so every node has it.
+ */
+export const APP_USER = 'tinyforge';
+export const APP_PASSWORD = 'tf-app-pw';
+const APP_GRANTS = 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES';
 
 /** What a node says about itself (`SHOW GLOBAL STATUS LIKE 'wsrep%'`), or why it says nothing. */
 export interface GaleraNodeStatus {
@@ -109,6 +118,8 @@ export interface GaleraNode extends MariaDbServer {
   readonly sstPort: number;
   /** How its last start went (undefined before the first). */
   readonly lastStart: GaleraStartRecord | undefined;
+  /** Like url(), as {@link APP_USER}: `mysql://tinyforge:tf-app-pw@127.0.0.1:<port>/<db>`. */
+  appUrl(database: string): string;
   /** `SHOW GLOBAL STATUS LIKE 'wsrep%'` over a fresh connection (never throws). */
   status(): Promise<GaleraNodeStatus>;
   /**
@@ -144,6 +155,8 @@ export interface GaleraCluster {
   readonly password: string;
   /** `mysql://root:<pw>@127.0.0.1:<p1>,127.0.0.1:<p2>,.../<db>` for `nodes` (default all), in that order. */
   url(database: string, nodes?: readonly GaleraNode[]): string;
+  /** The same as {@link APP_USER}. */
+  appUrl(database: string, nodes?: readonly GaleraNode[]): string;
   /** CREATE DATABASE (utf8mb4, replicated to every node) with a unique name starting with `prefix`; returns the name. */
   createDatabase(prefix?: string): Promise<string>;
   /** One statement on the first reachable node, with `wsrep_sync_wait = 15` (reads see every write committed anywhere). */
@@ -275,6 +288,8 @@ interface ClusterContext {
   readonly seedDir: string;
   /** Every node's `127.0.0.1:<galeraPort>`. */
   gcommAddress(): string;
+  /** Makes the running nodes a Primary component again when they lost quorum. */
+  restorePrimary(): Promise<void>;
   stopAll(): Promise<void>;
   assertAlive(what: string): void;
 }
@@ -339,6 +354,10 @@ class GaleraNodeInstance implements GaleraNode {
 
   url(database: string): string {
     return `mysql://root:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
+  }
+
+  appUrl(database: string): string {
+    return `mysql://${APP_USER}:${encodeURIComponent(APP_PASSWORD)}@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
   connectionOptions(database?: string): ConnectionOptions {
@@ -419,6 +438,8 @@ class GaleraNodeInstance implements GaleraNode {
     this.cluster.assertAlive('start()');
     if (this.running) return;
     const bootstrap = this.bootstrapNext || !this.cluster.nodes.some((n) => n !== this && n.running);
+    // Nobody joins a component that lost its majority: make the survivors Primary first.
+    if (!bootstrap) await this.cluster.restorePrimary();
     if (opts.forceSst && !bootstrap) {
       await fsp.rm(this.datadir, { recursive: true, force: true });
       await fsp.cp(this.cluster.seedDir, this.datadir, { recursive: true });
@@ -643,6 +664,10 @@ class Cluster implements GaleraCluster, ClusterContext, TrackedServer {
     return `mysql://root:${encodeURIComponent(ROOT_PASSWORD)}@${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}/${encodeURIComponent(database)}`;
   }
 
+  appUrl(database: string, nodes: readonly GaleraNode[] = this.nodes): string {
+    return `mysql://${APP_USER}:${encodeURIComponent(APP_PASSWORD)}@${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}/${encodeURIComponent(database)}`;
+  }
+
   async createDatabase(prefix = 'tf'): Promise<string> {
     const name = uniqueDbName(prefix);
     await this.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -692,7 +717,7 @@ class Cluster implements GaleraCluster, ClusterContext, TrackedServer {
    * When the running nodes lost quorum (a majority was killed), they stay non-Primary and refuse
    * queries: make the most advanced of them a Primary component again (`pc.bootstrap`).
    */
-  private async restorePrimary(): Promise<void> {
+  async restorePrimary(): Promise<void> {
     const up = this.nodes.filter((n) => n.running);
     if (up.length === 0) return;
     const states = await Promise.all(up.map(async (n) => ({ n, s: await n.status() })));
@@ -750,8 +775,9 @@ function keepLogs(cluster: Cluster): string | undefined {
 }
 
 /**
- * Starts a fresh Galera cluster of `nodes` nodes (default 3), every node Synced on return. Typically
- * a few seconds (the joiners need no state transfer, see the file comment). Call stopAll() when done.
+ * Starts a fresh Galera cluster of `nodes` nodes (default 3), every node Synced on return: 9-15 s
+ * for three nodes on a 2-core machine (up to 30 s when it is heavily loaded); the joiners need no
+ * SST (see the file comment). Call stopAll() when done, or leave it to hooks.ts.
  */
 export async function startGaleraCluster(opts: StartGaleraOptions = {}): Promise<GaleraCluster> {
   const count = opts.nodes ?? 3;
@@ -789,6 +815,8 @@ export async function startGaleraCluster(opts: StartGaleraOptions = {}): Promise
         `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;`,
         `ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('${pw}');`,
         "DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost';",
+        `CREATE USER '${APP_USER}'@'%' IDENTIFIED BY '${APP_PASSWORD}';`,
+        `GRANT ${APP_GRANTS} ON *.* TO '${APP_USER}'@'%';`,
         'FLUSH PRIVILEGES;',
         '',
       ].join('\n'),
