@@ -11,6 +11,7 @@ import { OVERSIZED_LINE_MARKER } from '../../src/docker/events.js';
 import type { OversizedSource } from '../../src/docker/oversized.js';
 import { eventually } from '../support/app.js';
 import { DockerSimulator } from '../support/docker-sim.js';
+import { sharedDockerd, type PrivateDockerd } from '../support/dockerd.js';
 
 const MiB = 1 << 20;
 
@@ -148,5 +149,45 @@ describe('DockerClient limits (simulator)', function () {
     sim.dripList(undefined);
     expect((await c.listManaged()).length).to.equal(1);
     await c.ping();
+  });
+});
+
+describe('DockerClient limits (real dockerd)', function () {
+  this.timeout(120_000);
+  let d: PrivateDockerd;
+  const run = `lim${Date.now().toString(36)}`;
+
+  before(async () => {
+    d = await sharedDockerd();
+  });
+  after(async () => {
+    const ids = (await d.docker(['ps', '-aq', '--filter', `label=limits.run=${run}`])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await d.docker(['rm', '-f', ...ids], { allowFail: true });
+  });
+
+  it('lists, inspects and watches past a foreign container whose label is larger than the cap', async () => {
+    const { counted, logged, opts } = recorder();
+    const c = new DockerClient({ kind: 'unix', socketPath: d.socketPath }, { maxEntryBytes: 64 * 1024, ...opts });
+    await c.ping();
+    const abort = new AbortController();
+    const stream = await c.openEvents(abort.signal);
+    let text = '';
+    stream.on('data', (b: Buffer) => (text += b.toString()));
+    // 100 KB of label through the docker CLI's argument list; the cap is set below it.
+    const managed = await d.runContainer({ name: `${run}-web`, labels: { 'limits.run': run, 'tinyforge.managed': 'true', 'tinyforge.workload.id': 'w1' } });
+    const foreign = await d.runContainer({ name: `${run}-other`, labels: { 'limits.run': run, 'com.docker.compose.project': 'someone-else', blob: 'b'.repeat(100_000) } });
+    const items = await c.listManaged();
+    expect(items.map((i) => i.id)).to.include(managed);
+    expect(items.map((i) => i.id)).to.not.include(foreign);
+    expect((await c.inspect(managed))?.labels['tinyforge.workload.id']).to.equal('w1');
+    expect((await settle(c.inspect(foreign))).error).to.be.instanceOf(EntryTooLargeError);
+    expect(await c.inspect('0000000000000000000000000000000000000000000000000000000000000000')).to.equal(undefined);
+    await eventually(async () => text.split('\n').filter((l) => l === OVERSIZED_LINE_MARKER).length >= 2, 'the foreign container\'s create and start lines dropped', 10_000);
+    expect(text).to.include(managed);
+    expect(counted.filter((s) => s === 'list')).to.have.length(1);
+    expect(counted.filter((s) => s === 'inspect')).to.have.length(1);
+    expect(counted.filter((s) => s === 'event').length).to.be.at.least(2);
+    expect(logged.map((l) => l.containerId)).to.deep.equal([foreign]);
+    abort.abort();
   });
 });
