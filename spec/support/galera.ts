@@ -182,6 +182,8 @@ export interface StartGaleraOptions {
   serverArgs?: string[];
   /** How long one node may take to become Synced, ms; default 60 s. */
   nodeStartTimeoutMs?: number;
+  /** Whole-cluster attempts (each with new ports and dirs) before giving up; default 2. */
+  attempts?: number;
   /**
    * How a joiner that IST cannot serve gets a full copy (SST): `mysqldump` (default: the donor
    * pipes a dump into the running joiner; an IST runs no script at all) or `rsync` (files copied by
@@ -534,7 +536,7 @@ class GaleraNodeInstance implements GaleraNode {
   private async startOnce(bootstrap: boolean, attempt: number): Promise<void> {
     const t0 = Date.now();
     if (bootstrap) await markSafeToBootstrap(this.datadir);
-    const position = bootstrap ? undefined : await this.recoveredPosition();
+    const position = await this.recoveredPosition();
     await fsp.mkdir(path.join(this.rootDir, 'tmp'), { recursive: true });
     await fsp.appendFile(this.logFile, '');
     await openUp(this.rootDir);
@@ -782,7 +784,23 @@ function keepLogs(cluster: Cluster): string | undefined {
 export async function startGaleraCluster(opts: StartGaleraOptions = {}): Promise<GaleraCluster> {
   const count = opts.nodes ?? 3;
   if (!Number.isInteger(count) || count < 1 || count > 9) throw new RangeError(`startGaleraCluster: nodes must be an integer from 1 to 9, got ${count}`);
+  const attempts = opts.attempts ?? 2;
   const t0 = Date.now();
+  const failures: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const cluster = await startOnce(opts, count);
+      cluster.startMs = Date.now() - t0;
+      return cluster;
+    } catch (e) {
+      // Everything of the failed attempt is gone (processes, dir); the next one has new ports and dirs.
+      failures.push(e instanceof Error ? e.message : String(e));
+      if (attempt >= attempts) throw new Error(failures.length === 1 ? failures[0] : `startGaleraCluster: ${attempts} attempts failed:\n${failures.map((f, i) => `--- attempt ${i + 1} ---\n${f}`).join('\n')}`);
+    }
+  }
+}
+
+async function startOnce(opts: StartGaleraOptions, count: number): Promise<Cluster> {
   const mariadbd = binary(['/usr/sbin/mariadbd', '/usr/sbin/mysqld'], 'mariadbd');
   const installDb = binary(['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'], 'mariadb-install-db');
   binary([GALERA_PROVIDER], 'the Galera provider');
@@ -846,7 +864,6 @@ export async function startGaleraCluster(opts: StartGaleraOptions = {}): Promise
     await first.start();
     await Promise.all(cluster.nodes.slice(1).map((n) => n.start()));
     await cluster.waitSynced();
-    cluster.startMs = Date.now() - t0;
     return cluster;
   } catch (e) {
     // The failing node's error carries its own log; the cause is often in another node's.
