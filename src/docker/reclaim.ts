@@ -12,9 +12,10 @@ import vm from 'node:vm';
 export class DroppedBytes {
   private pending = 0;
 
+  /** `collect` defaults to {@link minorGc}, looked up at the first collection (never, without oversized entries). */
   constructor(
     private readonly everyBytes = 2 << 20,
-    private readonly collect: () => void = minorGc(),
+    private collect?: () => void,
   ) {}
 
   /** `n` more bytes were dropped. */
@@ -22,7 +23,7 @@ export class DroppedBytes {
     this.pending += n;
     if (this.pending < this.everyBytes) return;
     this.pending = 0;
-    this.collect();
+    (this.collect ??= minorGc())();
   }
 }
 
