@@ -198,6 +198,20 @@ describe('Relist: the daemon listed at start, every RELIST_INTERVAL and after th
     expect(await after(t, INTERVAL)).to.deep.equal({ lists: 0, passes: 1 });
   });
 
+  it('a container destroyed while Docker listed (its event inspected before the older list arrived) is not brought back: its row ends missing', async () => {
+    const t = resyncHarness(steady());
+    // The daemon's answer predates the destroy: it still shows X.
+    t.docker.onNextList(() => {
+      t.observed.markStale(X);
+      t.observed.applyInspect(X, undefined, t.observed.staleVersion(X)!, Date.now());
+    });
+    await start(t);
+    expect(t.observed.has(X)).to.equal(false);
+    expect(t.controller.passes).to.deep.equal([[]]);
+    expect(t.table.rows.get(DERIVED_X)?.state).to.equal('missing');
+    expect(t.reports.at(-1), 'the daemon listed two').to.include({ ok: true, listed: 2, swept: 1, boundRows: 1 });
+  });
+
   it('a failed first list is the start again; the relist period counts from the last list the daemon answered', async () => {
     const t = resyncHarness(steady({ relistIntervalMs: RELIST }));
     t.docker.failNextList();

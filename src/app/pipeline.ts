@@ -190,7 +190,7 @@ export class Pipeline {
     });
   }
 
-  /** Runs one full pass now (tests and benchmarks). */
+  /** Runs one pass now (tests and benchmarks); it lists the daemon when a list is due (docs/architecture.md, "Relist"). */
   runPass(): Promise<PassReport> {
     return this.resync.runPass();
   }
