@@ -23,6 +23,8 @@ export const USAGE = `node --expose-gc dist/bench/fleet/main.js [options]      (
   --label NAME               also keep the raw figures as bench-fleet-NAME.json beside --out (docs/)
   --baseline-from FILE       a previous run's JSON, shown side by side as "before" in the report
   --baseline-label TEXT      what to call it (default: its own label, else "before")
+  --extra-from FILE          a further saved run shown in full below (e.g. a 30 s reference run); repeatable
+  --notes FILE               markdown put into the report under "Findings" (what the figures say)
   --out FILE                 the report (default docs/benchmarks-fleet.md; --no-write: print only)
   --svg FILE                 the plot (default docs/img/fleet-load.svg)
   --no-write                 print only
@@ -49,6 +51,8 @@ export interface FleetOptions {
   label?: string;
   baselineFrom?: string;
   baselineLabel?: string;
+  extraFrom: string[];
+  notes?: string;
   out: string;
   svg: string;
   write: boolean;
@@ -91,6 +95,8 @@ export function parseFleetArgs(argv: string[], repoRoot: string): FleetOptions {
       label: { type: 'string' },
       'baseline-from': { type: 'string' },
       'baseline-label': { type: 'string' },
+      'extra-from': { type: 'string', multiple: true },
+      notes: { type: 'string' },
       out: { type: 'string' },
       svg: { type: 'string' },
       'no-write': { type: 'boolean' },
@@ -131,6 +137,8 @@ export function parseFleetArgs(argv: string[], repoRoot: string): FleetOptions {
     label: values.label,
     baselineFrom: values['baseline-from'] ? abs(values['baseline-from']) : undefined,
     baselineLabel: values['baseline-label'],
+    extraFrom: (values['extra-from'] ?? []).map(abs),
+    notes: values.notes ? abs(values.notes) : undefined,
     out: abs(values.out ?? 'docs/benchmarks-fleet.md'),
     svg: abs(values.svg ?? 'docs/img/fleet-load.svg'),
     write: !(values['no-write'] ?? false),

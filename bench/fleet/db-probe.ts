@@ -22,6 +22,9 @@ const STATUS_KEYS = [
   'Handler_update',
   'Handler_delete',
   'Innodb_data_fsyncs',
+  'Innodb_row_lock_waits',
+  'Innodb_row_lock_time',
+  'Innodb_deadlocks',
   'Innodb_os_log_written',
   'Threads_connected',
   'Threads_running',
@@ -54,6 +57,8 @@ export interface ServerWindow {
   rows: { read: number; sent: number; inserted: number; updated: number; deleted: number };
   fsyncs: number;
   redoBytes: number;
+  /** InnoDB row lock waits, their total time (ms) and deadlocks in the window. */
+  locks: { waits: number; waitMs: number; deadlocks: number };
   /** Server-side statement latency (QUERY_RESPONSE_TIME): p50 / p99 as bucket upper bounds, ms. */
   latency: { n: number; p50Ms: number; p99Ms: number; p999Ms: number; buckets: Array<{ leMs: number; count: number }> };
   /** mariadbd CPU as % of one core. */
@@ -189,6 +194,7 @@ export class DbProbe {
       // The probe's own read of the leases table at `a` falls in the window (the one at `b` does not).
       rows: { read: d('Rows_read') - a.leases.size, sent: d('Rows_sent'), inserted: d('Handler_write'), updated: d('Handler_update'), deleted: d('Handler_delete') },
       fsyncs: d('Innodb_data_fsyncs'),
+      locks: { waits: d('Innodb_row_lock_waits'), waitMs: d('Innodb_row_lock_time'), deadlocks: d('Innodb_deadlocks') },
       redoBytes: d('Innodb_os_log_written'),
       latency,
       mariadbCpuPct: ((b.cpuTicks - a.cpuTicks) / CLK_TCK / seconds) * 100,

@@ -23,7 +23,7 @@ function readRun(file: string): FleetRun {
 
 function writeRun(file: string, run: FleetRun): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(run, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1)}\n`);
+  writeFileSync(file, `${JSON.stringify(run, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
 }
 
 function publish(run: FleetRun, opts: FleetOptions): void {
@@ -31,12 +31,17 @@ function publish(run: FleetRun, opts: FleetOptions): void {
     const b = readRun(opts.baselineFrom);
     return { run: b, label: opts.baselineLabel ?? b.label ?? 'before' };
   })() : undefined;
+  const extras = opts.extraFrom.map((f) => {
+    const r = readRun(f);
+    return { run: r, label: r.label ?? path.basename(f, '.json') };
+  });
   process.stdout.write(`\n${renderText(run, base)}\n`);
   if (!opts.write) return;
   mkdirSync(path.dirname(opts.svg), { recursive: true });
-  writeFileSync(opts.svg, renderSvg(run, base));
+  writeFileSync(opts.svg, renderSvg(run, base, extras));
   const svgRel = path.relative(path.dirname(opts.out), opts.svg);
-  writeFileSync(opts.out, renderDoc(run, svgRel, base));
+  const notes = opts.notes ? readFileSync(opts.notes, 'utf8') : undefined;
+  writeFileSync(opts.out, renderDoc(run, svgRel, base, extras, notes));
   log(`wrote ${path.relative(repoRoot, opts.out)} and ${path.relative(repoRoot, opts.svg)}`);
 }
 

@@ -73,7 +73,7 @@ export interface StepResult {
 
 export interface FleetRun {
   label?: string;
-  options: Omit<FleetOptions, 'baselineFrom' | 'out' | 'svg' | 'write' | 'renderFrom'>;
+  options: Omit<FleetOptions, 'baselineFrom' | 'extraFrom' | 'notes' | 'out' | 'svg' | 'write' | 'renderFrom'>;
   machine: Record<string, string>;
   commit: { sha: string; subject: string; dirtySrc: string[] };
   dbConfig: string;
@@ -233,6 +233,8 @@ function saturation(p: PhaseResult, hosts: number, intervalMs: number): string[]
   if (a.passes.ok + a.passes.failed < expected * 0.8) why.push(`${p.phase}: ${a.passes.ok + a.passes.failed} passes, ${Math.round(expected)} expected`);
   if (a.tickErrors + a.passes.failed > 0) why.push(`${p.phase}: ${a.tickErrors} failed passes`);
   if (a.stepDowns > 0) why.push(`${p.phase}: ${a.stepDowns} lease step-downs`);
+  // Say who had the CPU: on a shared machine a step may fall behind for want of it.
+  if (why.length > 0) why.push(`${p.phase}: CPU % of one core: mariadbd ${p.server.mariadbCpuPct.toFixed(0)}, agents ${a.nodeCpuPct.toFixed(0)}, other processes ${p.otherCpuPct.toFixed(0)}`);
   return why;
 }
 
@@ -387,7 +389,7 @@ export async function measureFleet(opts: FleetOptions): Promise<FleetRun> {
         }
       }
     }
-    const { baselineFrom: _b, out: _o, svg: _s, write: _w, renderFrom: _r, ...options } = opts;
+    const { baselineFrom: _b, extraFrom: _e, notes: _n, out: _o, svg: _s, write: _w, renderFrom: _r, ...options } = opts;
     const m = machine(v.version ?? '');
     m.loadavgAtStart = mach0.map((x) => x.toFixed(2)).join(' ');
     return { label: opts.label, options, machine: m, commit, dbConfig, latencyMethod, steps, elapsedSeconds: Math.round((Date.now() - t0) / 1000) };

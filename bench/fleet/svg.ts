@@ -1,7 +1,9 @@
 /**
  * The plot of docs/benchmarks-fleet.md, written by hand (no dependencies): database load
- * (statements/s, rows written/s, rows read/s) against the number of hosts it stands for, log
- * scales, one panel for the steady state and one for churn; an earlier run dashed beside this one.
+ * (statements/s, rows written/s, rows read/s) of the fleet each step stands for (per agent at a
+ * 30 s interval x hosts at 30 s, report.ts `Derived.fleet`) against that number of hosts, log
+ * scales, one panel for the steady state and one for churn; an earlier run dashed beside this
+ * one; points of saturated steps drawn as crosses.
  */
 import type { FleetRun } from './orchestrate.js';
 import { derivedRows, GOALS, type Derived } from './report.js';
@@ -9,8 +11,9 @@ import { derivedRows, GOALS, type Derived } from './report.js';
 interface Series {
   name: string;
   color: string;
-  dashed: boolean;
-  points: Array<[number, number]>;
+  /** SVG stroke-dasharray ('' solid). */
+  dash: string;
+  points: Array<[number, number, boolean]>;
 }
 
 const METRICS: Array<{ key: 'stmtPerS' | 'writtenPerS' | 'readPerS'; name: string; color: string }> = [
@@ -27,21 +30,30 @@ function fmtTick(v: number): string {
   return String(v);
 }
 
-function seriesFor(rows: Derived[], phase: 'steady' | 'churn', label: string, dashed: boolean): Series[] {
+function seriesFor(rows: Derived[], phase: 'steady' | 'churn', label: string, dash: string): Series[] {
   const ph = rows.filter((d) => d.phase === phase).sort((a, b) => a.eqHosts - b.eqHosts);
   return METRICS.map((m) => ({
     name: `${m.name} (${label})`,
     color: m.color,
-    dashed,
-    points: ph.map((d) => [d.eqHosts, d[m.key]] as [number, number]).filter(([, y]) => y > 0 && Number.isFinite(y)),
+    dash,
+    points: ph.map((d) => [d.eqHosts, d.fleet[m.key], d.saturated] as [number, number, boolean]).filter(([, y]) => y > 0 && Number.isFinite(y)),
   }));
 }
 
-export function renderSvg(run: FleetRun, base?: { run: FleetRun; label: string }): string {
+const BASE_DASH = '6,4';
+const EXTRA_DASH = '1.5,3';
+
+/** `extras`: further runs drawn dotted (only those with this run's interval: one sweep beside another). */
+export function renderSvg(run: FleetRun, base?: { run: FleetRun; label: string }, extras: Array<{ run: FleetRun; label: string }> = []): string {
   const label = run.label ?? 'this run';
+  const others = extras.filter((x) => x.run.options.intervalMs === run.options.intervalMs);
   const panels = (['steady', 'churn'] as const).map((phase) => ({
     phase,
-    series: [...(base ? seriesFor(derivedRows(base.run), phase, base.label, true) : []), ...seriesFor(derivedRows(run), phase, label, false)],
+    series: [
+      ...(base ? seriesFor(derivedRows(base.run), phase, base.label, BASE_DASH) : []),
+      ...others.flatMap((x) => seriesFor(derivedRows(x.run), phase, x.label, EXTRA_DASH)),
+      ...seriesFor(derivedRows(run), phase, label, ''),
+    ],
   }));
   const all = panels.flatMap((p) => p.series.flatMap((s) => s.points));
   if (all.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>';
@@ -55,14 +67,15 @@ export function renderSvg(run: FleetRun, base?: { run: FleetRun; label: string }
 
   const W = 1000;
   const panelW = 430;
-  const H = 470;
+  const legendRows = Math.ceil((METRICS.length * (1 + (base ? 1 : 0) + others.length) + 3) / 3);
+  const H = 50 + 300 + 55 + (legendRows - 1) * 18 + 20;
   const top = 50;
   const plotH = 300;
   const left = [70, 70 + panelW + 60];
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Database load against the number of hosts (${run.options.containers.toLocaleString('en-US')} containers per host)</text>`);
+  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Database load of a fleet at a 30 s interval (${run.options.containers.toLocaleString('en-US')} containers per host)</text>`);
 
   const lx = (v: number, l: number) => l + ((Math.log10(v) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0))) * panelW;
   const ly = (v: number) => top + plotH - ((Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0))) * plotH;
@@ -98,11 +111,16 @@ export function renderSvg(run: FleetRun, base?: { run: FleetRun; label: string }
     for (const s of panel.series) {
       if (s.points.length === 0) continue;
       const d = s.points.map(([x, y], i) => `${i ? 'L' : 'M'}${lx(x, l).toFixed(1)},${ly(y).toFixed(1)}`).join(' ');
-      out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
-      for (const [x, y] of s.points) {
+      out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      for (const [x, y, sat] of s.points) {
         const cx = lx(x, l).toFixed(1);
         const cy = ly(y).toFixed(1);
-        out.push(s.dashed ? `<rect x="${Number(cx) - 3.5}" y="${Number(cy) - 3.5}" width="7" height="7" fill="#fff" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.name)}: ${Math.round(y)} at ${x} hosts</title></rect>` : `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${Math.round(y)} at ${x} hosts</title></circle>`);
+        if (sat) {
+          const [a, b] = [Number(cx), Number(cy)];
+          out.push(`<path d="M${a - 5},${b - 5} L${a + 5},${b + 5} M${a - 5},${b + 5} L${a + 5},${b - 5}" stroke="${s.color}" stroke-width="2.5"><title>${esc(s.name)}: ${Math.round(y)} at ${x} hosts (saturated)</title></path>`);
+          continue;
+        }
+        out.push(s.dash ? `<rect x="${Number(cx) - 3.5}" y="${Number(cy) - 3.5}" width="7" height="7" fill="#fff" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.name)}: ${Math.round(y)} at ${x} hosts</title></rect>` : `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${Math.round(y)} at ${x} hosts</title></circle>`);
       }
     }
   });
@@ -111,17 +129,25 @@ export function renderSvg(run: FleetRun, base?: { run: FleetRun; label: string }
   let ly0 = top + plotH + 55;
   let col = 0;
   const legend = [
-    ...METRICS.map((m) => ({ color: m.color, dashed: false, text: `${m.name}: ${label}`, goal: false })),
-    ...(base ? METRICS.map((m) => ({ color: m.color, dashed: true, text: `${m.name}: ${base.label}`, goal: false })) : []),
-    { color: '#1f77b4', dashed: false, text: `goal ${GOALS.stmtPerAgentS} statement/s per host`, goal: true },
-    { color: '#d62728', dashed: false, text: `goal ${GOALS.writtenPerAgentS} rows written/s per host`, goal: true },
+    ...METRICS.map((m) => ({ color: m.color, dash: '', text: `${m.name}: ${label}`, goal: false })),
+    ...(base ? METRICS.map((m) => ({ color: m.color, dash: BASE_DASH, text: `${m.name}: ${base.label}`, goal: false })) : []),
+    ...others.flatMap((x) => METRICS.map((m) => ({ color: m.color, dash: EXTRA_DASH, text: `${m.name}: ${x.label}`, goal: false }))),
+    { color: '#1f77b4', dash: '', text: `goal ${GOALS.stmtPerAgentS} statement/s per host`, goal: true },
+    { color: '#d62728', dash: '', text: `goal ${GOALS.writtenPerAgentS} rows written/s per host`, goal: true },
+    { color: '#555', dash: '', text: '× a step that did not keep pace', goal: false, cross: true },
   ];
   for (const e of legend) {
     const x = 70 + col * 310;
+    if ('cross' in e) {
+      out.push(`<path d="M${x + 10},${ly0 - 5} L${x + 20},${ly0 + 5} M${x + 10},${ly0 + 5} L${x + 20},${ly0 - 5}" stroke="${e.color}" stroke-width="2.5"/>`);
+      out.push(`<text x="${x + 36}" y="${ly0 + 4}">${esc(e.text.slice(2))}</text>`);
+      col++;
+      continue;
+    }
     out.push(
       e.goal
         ? `<line x1="${x}" y1="${ly0}" x2="${x + 30}" y2="${ly0}" stroke="${e.color}" stroke-opacity="0.35" stroke-width="6"/>`
-        : `<line x1="${x}" y1="${ly0}" x2="${x + 30}" y2="${ly0}" stroke="${e.color}" stroke-width="2"${e.dashed ? ' stroke-dasharray="6,4"' : ''}/>`,
+        : `<line x1="${x}" y1="${ly0}" x2="${x + 30}" y2="${ly0}" stroke="${e.color}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
     );
     out.push(`<text x="${x + 36}" y="${ly0 + 4}">${esc(e.text)}</text>`);
     col++;
