@@ -50,13 +50,17 @@ export function histPercentile(h: Hist, p: number): number {
 
 /**
  * A short, stable name for what a statement does: its verb and table (`UPDATE containers SET
- * last_seen_at`, `SELECT containers`), with a few statements named for their purpose (the
- * desired-state fingerprint, the clock read, the ping). Statements of code written after this
+ * last_seen_at`, `SELECT containers`), with a few statements named for their purpose (checksums
+ * by the tables they read, the clock read, the ping). Statements of code written after this
  * harness get a name too, by the same rule.
  */
 export function statementKind(sql: string): string {
   const s = sql.replace(/\s+/g, ' ').trim();
-  if (/BIT_XOR\(/i.test(s)) return 'SELECT fingerprint (workloads, stacks)';
+  if (/BIT_XOR\(/i.test(s)) {
+    // Checksums (the desired-state fingerprint, a host's rows): named by the tables they read.
+    const tables = [...new Set([...s.matchAll(/\bFROM\s+`?(\w+)`?/gi)].map((m) => m[1]!))];
+    return `SELECT checksum (${tables.join(', ')})`;
+  }
   if (/^SELECT UTC_TIMESTAMP\(3\) AS `?now`?$/i.test(s)) return 'SELECT now (clock)';
   if (/^SELECT 1 AS `?ok`?$/i.test(s)) return 'SELECT 1 (ping)';
   const verb = (/^\(?\s*([A-Za-z]+)/.exec(s)?.[1] ?? '?').toUpperCase();
