@@ -19,6 +19,7 @@ import { WorkloadStatusService } from '../../src/status/workload-status.service.
 import { Database, parseDbTime } from '../../src/store/database.js';
 import { DesiredStateRepository } from '../../src/store/desired-state.repository.js';
 import { ContainerRefusals1764300000000 } from '../../src/store/migrations/1764300000000-container-refusals.js';
+import { Hosts1764400000000 } from '../../src/store/migrations/1764400000000-hosts.js';
 import { ExistingTables1764200000000, tableIndexes } from '../../src/store/migrations/1764200000000-existing-tables.js';
 import { InitialSchema1764000000000 } from '../../src/store/migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from '../../src/store/migrations/1764100000000-workload-status.js';
@@ -27,7 +28,7 @@ import { sharedMariaDb } from '../support/mariadb.js';
 import { insertRefusals, insertRows, transition } from '../status/support.js';
 
 const TINYFORGE_TABLES = ['workloads', 'stacks', 'static_sites', 'containers'];
-const ALL_MIGRATIONS = ['InitialSchema1764000000000', 'WorkloadStatus1764100000000', 'ExistingTables1764200000000', 'ContainerRefusals1764300000000'];
+const ALL_MIGRATIONS = ['InitialSchema1764000000000', 'WorkloadStatus1764100000000', 'ExistingTables1764200000000', 'ContainerRefusals1764300000000', 'Hosts1764400000000'];
 
 interface Variant {
   name: string;
@@ -198,7 +199,7 @@ for (const v of VARIANTS) {
       const { rows } = await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM `container_refusals`');
       expect(Number(rows[0]!.n)).to.equal(2);
       if (db.dialect === 'mysql') {
-        const cols = (await db.query<{ c: string | null }>("SELECT `COLLATION_NAME` AS c FROM `information_schema`.`COLUMNS` WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` IN ('container_refusals', 'workload_status') AND `DATA_TYPE` = 'varchar'")).rows;
+        const cols = (await db.query<{ c: string | null }>("SELECT `COLLATION_NAME` AS c FROM `information_schema`.`COLUMNS` WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` IN ('container_refusals', 'workload_status', 'hosts') AND `DATA_TYPE` = 'varchar'")).rows;
         expect(new Set(cols.map((r) => r.c)), "the service's own tables use the exact collation").to.deep.equal(new Set(['utf8mb4_nopad_bin']));
         const pk = (await db.query<{ col: string }>("SELECT `COLUMN_NAME` AS col FROM `information_schema`.`STATISTICS` WHERE `TABLE_SCHEMA` = DATABASE() AND `TABLE_NAME` = 'container_refusals' AND `INDEX_NAME` = 'PRIMARY' ORDER BY `SEQ_IN_INDEX`")).rows;
         expect(pk.map((r) => r.col)).to.deep.equal(['host', 'container_id']);
@@ -209,8 +210,8 @@ for (const v of VARIANTS) {
       const objects = await schemaObjects(db);
       expect(await db.migrate()).to.deep.equal([]);
       await withQueryRunner(db, async (qr) => {
-        for (const m of [new InitialSchema1764000000000(), new WorkloadStatus1764100000000(), new ExistingTables1764200000000(), new ContainerRefusals1764300000000()]) await m.up(qr);
-        for (const m of [new ExistingTables1764200000000(), new ContainerRefusals1764300000000()]) await m.up(qr);
+        for (const m of [new InitialSchema1764000000000(), new WorkloadStatus1764100000000(), new ExistingTables1764200000000(), new ContainerRefusals1764300000000(), new Hosts1764400000000()]) await m.up(qr);
+        for (const m of [new ExistingTables1764200000000(), new ContainerRefusals1764300000000(), new Hosts1764400000000()]) await m.up(qr);
       });
       expect(await schemaObjects(db)).to.deep.equal(objects);
       expect(await describeTinyforgeTables(db)).to.deep.equal(described);
