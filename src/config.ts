@@ -38,6 +38,8 @@ export interface Config {
   retryPeriodMs: number;
   /** `last_seen_at` of a live container's row is refreshed at least this often; 0 = every pass. */
   lastSeenMaxAgeMs: number;
+  /** How often a pass checks the desired state's checksum; 0 = every pass. */
+  desiredStateRecheckMs: number;
   shutdownGracePeriodMs: number;
   /** Rows per multi-row statement. */
   writeBatchSize: number;
@@ -80,6 +82,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'LEASE_DURATION', default: '40s', description: "how long a lease is valid without renewal (a node lease's cadence: one renewal per RETRY_PERIOD per host)" },
   { name: 'RENEW_DEADLINE', default: '30s', description: 'the holder stops writing when it could not renew for this long (must be < LEASE_DURATION)' },
   { name: 'RETRY_PERIOD', default: '10s', description: 'how often candidates try to acquire and holders renew (must be < RENEW_DEADLINE)' },
+  { name: 'DESIRED_STATE_RECHECK', default: '5m', description: 'how often a pass checks whether workloads or stacks changed (one checksum query over both tables); a container naming an unknown workload reloads at once anyway; 0 checks at every pass' },
   { name: 'LAST_SEEN_MAX_AGE', default: '5m', description: "a live container's row gets its last_seen_at refreshed at least this often (spread over passes); 0 refreshes every row at every pass" },
   { name: 'SHUTDOWN_GRACE_PERIOD', default: '30s', description: 'SIGTERM drains work and exits within this; a second signal exits at once' },
   { name: 'WRITE_BATCH_SIZE', default: '500', description: 'rows per multi-row write statement (1-5000)' },
@@ -231,6 +234,11 @@ export function loadConfig(env: Env = process.env): Config {
   const leaseDurationMs = duration('LEASE_DURATION', 40_000, { min: 1000 });
   const renewDeadlineMs = duration('RENEW_DEADLINE', 30_000, { min: 500 });
   const retryPeriodMs = duration('RETRY_PERIOD', 10_000, { min: 100 });
+  let desiredStateRecheckMs = duration('DESIRED_STATE_RECHECK', 5 * 60_000, { allowNonPositive: true });
+  if (desiredStateRecheckMs < 0 || desiredStateRecheckMs > 86_400_000) {
+    problems.push(`DESIRED_STATE_RECHECK: must be 0 (every pass) to 24h, got "${get('DESIRED_STATE_RECHECK')}"`);
+    desiredStateRecheckMs = 5 * 60_000;
+  }
   let lastSeenMaxAgeMs = duration('LAST_SEEN_MAX_AGE', 5 * 60_000, { allowNonPositive: true });
   if (lastSeenMaxAgeMs < 0) {
     problems.push(`LAST_SEEN_MAX_AGE: must be 0 (every pass) or positive, got "${get('LAST_SEEN_MAX_AGE')}"`);
@@ -272,6 +280,7 @@ export function loadConfig(env: Env = process.env): Config {
     renewDeadlineMs,
     retryPeriodMs,
     lastSeenMaxAgeMs,
+    desiredStateRecheckMs,
     shutdownGracePeriodMs,
     writeBatchSize,
     retryMaxDelayMs,

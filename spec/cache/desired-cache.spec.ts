@@ -37,6 +37,30 @@ describe('DesiredStateCache', () => {
     expect(state.loads, 'a plain refresh always loads').to.equal(3);
   });
 
+  it('recheckEveryMs: a pass checks the fingerprint at most that often; a miss-driven reload is not held back by it', async () => {
+    const { state, loader } = countingLoader();
+    let now = 10_000;
+    const c = new DesiredStateCache(loader, { minReloadMs: 1000, recheckEveryMs: 300_000, now: () => now });
+    await c.refresh({ ifChanged: true });
+    expect([state.fingerprints, state.loads], 'the first pass checks and loads').to.deep.equal([1, 1]);
+    for (let i = 1; i <= 9; i++) {
+      now += 30_000;
+      await c.refresh({ ifChanged: true });
+    }
+    expect([state.fingerprints, state.loads], 'nine passes within 5 minutes: no query').to.deep.equal([1, 1]);
+    state.fp = 'v2';
+    state.workloads.push({ id: 'w2', kind: 'project', refId: 'r2' });
+    expect(await c.refreshIfStale(), 'a container naming an unknown workload reloads at once').to.equal(true);
+    expect(c.workloadById('w2')?.id).to.equal('w2');
+    now += 30_000;
+    await c.refresh({ ifChanged: true });
+    expect(state.fingerprints, 'a load counts as a check').to.equal(2);
+    now += 300_000;
+    await c.refresh({ ifChanged: true });
+    expect(state.fingerprints, 'five minutes after the last check: checked again').to.equal(3);
+    expect(() => new DesiredStateCache(loader, { recheckEveryMs: -1 })).to.throw(/recheckEveryMs/);
+  });
+
   it('throttles miss-driven reloads and shares concurrent ones', async () => {
     const { state, loader } = countingLoader();
     let now = 0;

@@ -17,7 +17,8 @@ export interface TestApp {
  * logs unless TEST_LOG is set) and waits until its pipeline runs.
  */
 export async function startTestApp(env: Record<string, string>, opts: { log?: Logger; waitForPipeline?: boolean; app?: AppOptions } = {}): Promise<TestApp> {
-  const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', ...env });
+  // DESIRED_STATE_RECHECK=0: scenarios change workloads and expect the next pass to see it.
+  const config = loadConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', RECONCILE_INTERVAL: '5m', LEADER_ELECTION: 'false', DESIRED_STATE_RECHECK: '0', ...env });
   const passes: PassReport[] = [];
   const log = opts.log ?? (process.env.TEST_LOG ? createLogger('debug') : silentLogger());
   const app = new App(config, { log, registry: new Registry(), onPass: (r) => passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 }, ...opts.app });

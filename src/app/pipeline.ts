@@ -37,7 +37,7 @@ const ROW_BINDING_ACTIONS: ReadonlySet<string> = new Set(['create', 'start', 're
 
 /** Everything one pipeline needs, and nothing more. */
 export interface PipelineDeps {
-  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs' | 'lastSeenMaxAgeMs' | 'relistIntervalMs'>;
+  config: Pick<Config, 'hostName' | 'writeBatchSize' | 'retryMaxDelayMs' | 'workers' | 'reconcileIntervalMs' | 'lastSeenMaxAgeMs' | 'desiredStateRecheckMs' | 'relistIntervalMs'>;
   /** Who writes the host's heartbeat: the instance identity and its start (database clock, ms). */
   agent: { identity: string; startedAt: number };
   db: Database;
@@ -88,7 +88,7 @@ export class Pipeline {
         d.canWrite() ? fn(...a) : Promise.reject(new NotLeaderError());
     const repo = new ContainersRepository(db);
     const observed = new ObservedCache();
-    const desired = new DesiredStateCache(new DesiredStateRepository(db));
+    const desired = new DesiredStateCache(new DesiredStateRepository(db), { recheckEveryMs: cfg.desiredStateRecheckMs });
     const rows = new RowIndex(repo, { host: cfg.hostName, dbNow: () => d.clock.now() });
     const hosts = new HostsRepository(db);
     const writer = new BatchWriter(repo, cfg.hostName, {

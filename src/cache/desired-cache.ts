@@ -12,6 +12,12 @@ export interface DesiredStateCacheOptions {
   minReloadMs?: number;
   /** The local clock; default `Date.now`. */
   now?: () => number;
+  /**
+   * `refresh({ ifChanged: true })` asks the database at most once per this many ms (0: at every
+   * call). Between checks a container naming something unknown still reloads on its miss, so
+   * only deletions and renames wait for the next check. Default 0.
+   */
+  recheckEveryMs?: number;
 }
 
 /**
@@ -30,6 +36,8 @@ export class DesiredStateCache implements DesiredStateView {
 
   private readonly minReloadMs: number;
   private readonly now: () => number;
+  private readonly recheckEveryMs: number;
+  private checkedAt = -Infinity;
 
   constructor(
     private readonly loader: DesiredStateLoader,
@@ -37,6 +45,7 @@ export class DesiredStateCache implements DesiredStateView {
   ) {
     this.minReloadMs = numberOption('minReloadMs', opts.minReloadMs ?? 1000, 0, 3_600_000);
     this.now = opts.now ?? Date.now;
+    this.recheckEveryMs = numberOption('recheckEveryMs', opts.recheckEveryMs ?? 0, 0, 86_400_000);
   }
 
   /**
@@ -46,9 +55,11 @@ export class DesiredStateCache implements DesiredStateView {
    */
   refresh(opts: { ifChanged?: boolean } = {}): Promise<void> {
     if (this.inflight) return this.inflight;
+    if (opts.ifChanged && this.loadedFingerprint !== undefined && this.now() - this.checkedAt < this.recheckEveryMs) return Promise.resolve();
     this.inflight = (async () => {
       try {
         const started = this.now();
+        this.checkedAt = started;
         const fp = this.loader.fingerprint ? await this.loader.fingerprint() : undefined;
         if (opts.ifChanged && fp !== undefined && fp === this.loadedFingerprint) {
           this.loadedAt = started;

@@ -116,6 +116,7 @@ export class DockerClient implements EventStreamOpener {
   private readonly maxEntryBytes: number;
   private readonly listTimeoutMs: number;
   private readonly oversized: OversizedReporter;
+  private unread: { ids: Set<string>; unknown: boolean } = { ids: new Set(), unknown: false };
   private readonly dropped = new DroppedBytes();
 
   constructor(cfg: DockerConfig, opts: DockerClientOptions = {}) {
@@ -154,6 +155,7 @@ export class DockerClient implements EventStreamOpener {
    */
   async listManaged(opts: CallOptions = {}): Promise<ContainerItem[]> {
     const byId = new Map<string, ContainerItem>();
+    this.unread = { ids: new Set(), unknown: false };
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DockerTimeoutError('container list', this.listTimeoutMs, 'DOCKER_LIST_TIMEOUT')), this.listTimeoutMs);
     // One failed call cuts the other: nothing is left streaming in the background.
@@ -182,6 +184,15 @@ export class DockerClient implements EventStreamOpener {
   }
 
   /**
+   * The Tinyforge containers (or possible ones) the last {@link listManaged} skipped because
+   * their entry was above the cap: the pass neither writes nor sweeps their rows. `unknown`: such
+   * an entry's ID did not come before the cap, so the pass must not sweep at all.
+   */
+  lastListUnread(): { ids: ReadonlySet<string>; unknown: boolean } {
+    return this.unread;
+  }
+
+  /**
    * `GET /containers/json?all=1&filters=...`, split entry by entry as the response streams in:
    * memory holds items, never the whole document, nor an entry above the cap. An entry is parsed
    * only when its picked fields say it is one this list keeps (or cannot tell).
@@ -192,7 +203,13 @@ export class DockerClient implements EventStreamOpener {
     const take = (el: SplitElement) => {
       const verdict = listVerdict(kind, el.fields, el.rootKind);
       if (el.bytes === undefined) {
-        this.oversized.report({ source: 'list', containerId: pickedId(el.fields), bytes: el.size, candidate: verdict });
+        const id = pickedId(el.fields);
+        this.oversized.report({ source: 'list', containerId: id, bytes: el.size, candidate: verdict });
+        // A Tinyforge container the list could not read is not judged by the pass (see lastListUnread).
+        if (verdict !== 'no') {
+          if (id) this.unread.ids.add(id);
+          else this.unread.unknown = true;
+        }
         return;
       }
       if (verdict === 'no') return;
