@@ -380,6 +380,14 @@ empty so the service's own default applies.
 - name: LAST_SEEN_MAX_AGE
   value: {{ . | toString | quote }}
 {{- end }}
+{{- with .Values.relistInterval }}
+- name: RELIST_INTERVAL
+  value: {{ . | toString | quote }}
+{{- end }}
+{{- with .Values.desiredStateRecheck }}
+- name: DESIRED_STATE_RECHECK
+  value: {{ . | toString | quote }}
+{{- end }}
 {{- with .Values.docker.maxEntryBytes }}
 - name: DOCKER_MAX_ENTRY_BYTES
   value: {{ . | toString | quote }}
