@@ -483,6 +483,20 @@ describe('Resync', () => {
       expect(t.metrics.get('write_statements{kind=heartbeat}')).to.equal(2);
     });
 
+    it('a Tinyforge container the list could not read (oversized entry) keeps its row: not swept; an unread entry without an ID stops the sweep', async () => {
+      const t = setup({ docker: [container(A)], rows: [row(DERIVED, A), row('big', X), row('gone', Y)] });
+      let unread = { ids: new Set([X]) as ReadonlySet<string>, unknown: false };
+      (t.docker as unknown as { lastListUnread: () => typeof unread }).lastListUnread = () => unread;
+      await pass(t);
+      expect(t.sweeps(), 'only the row of the container that is really gone').to.deep.equal([[{ id: 'gone', containerId: Y }]]);
+      t.table.rows.set('gone2', row('gone2', cid('z')));
+      unread = { ids: new Set(), unknown: true };
+      await pass(t);
+      expect(t.sweeps(), 'no second sweep').to.have.length(1);
+      expect(t.table.rows.get('big')?.state).to.equal('running');
+      expect(t.log.lines.some((l) => l.level === 'warn' && l.msg.includes('oversized'))).to.equal(true);
+    });
+
     it('a database that hashes the rows differently: every pass reads in full (still correct), and it is said once', async () => {
       const t = setup({ docker: [container(A)], rows: [row(DERIVED, A)] });
       const real = t.table.hostChecksum.bind(t.table);

@@ -19,6 +19,12 @@ import type { StoredRow, ViewChecksum } from '../store/containers.repository.js'
 
 export interface ContainerLister {
   listManaged(): Promise<ContainerItem[]>;
+  /**
+   * The Tinyforge containers the last list could not read (entry above DOCKER_MAX_ENTRY_BYTES):
+   * they exist, so their rows are not swept; `unknown` when such an entry's ID was not read
+   * either (then the pass sweeps nothing).
+   */
+  lastListUnread?(): { ids: ReadonlySet<string>; unknown: boolean };
 }
 
 export interface PassStore {
@@ -114,6 +120,8 @@ export function lastSeenDue(seen: number | null, now: number, maxAgeMs: number, 
 }
 
 const isCandidate = (i: ContainerItem): boolean => isTinyforgeCandidate(i.labels);
+
+const NOTHING_UNREAD = { ids: new Set<string>(), unknown: false };
 
 function sameChecksum(a: ViewChecksum, b: ViewChecksum): boolean {
   return a.count === b.count && a.sum === b.sum && a.xor === b.xor;
@@ -345,6 +353,7 @@ export class Resync {
     // The cache after the list (and the inspects since, which only ever add a container that
     // exists or drop one that is gone) says which containers exist.
     const candidates: ObservedRow[] = [];
+    const unread = (listed !== undefined ? this.d.docker.lastListUnread?.() : undefined) ?? NOTHING_UNREAD;
     const due: Array<{ id: string; containerId: string }> = [];
     const dbNowMs = clock.now();
     let boundRows = 0;
@@ -353,7 +362,11 @@ export class Resync {
       if (observed.has(r.containerId)) {
         boundRows++;
         if (lastSeenDue(lastSeenAt, dbNowMs, this.maxAgeMs, crc)) due.push({ id: r.id, containerId: r.containerId });
-      } else if (listed !== undefined && seq <= cut) candidates.push(r);
+      } else if (listed !== undefined && seq <= cut && !unread.ids.has(r.containerId)) candidates.push(r);
+    }
+    if (unread.unknown && candidates.length > 0) {
+      this.d.log.warn({ candidates: candidates.length }, 'the list skipped an oversized Tinyforge entry whose ID it could not read; no row swept this pass');
+      candidates.length = 0;
     }
     let swept = 0;
     if (candidates.length > 0) {
