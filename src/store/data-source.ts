@@ -6,6 +6,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig, DatabaseTls } from '../config.js';
 import { entitiesFor } from './entities/index.js';
 import { FailoverPool, type NodePool } from './failover-pool.js';
+import { withConflictRetry } from './conflicts.js';
 import { MigrationLock, type MigrationLockOptions } from './migration-lock.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { WorkloadStatus1764100000000 } from './migrations/1764100000000-workload-status.js';
@@ -184,6 +185,13 @@ interface MysqlPool {
  */
 export async function runMigrations(ds: DataSource, lockOptions: MigrationLockOptions = {}): Promise<string[]> {
   if (ds.options.type !== 'mysql') return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  // On Galera any statement of the run (the lock row, the migrations table) can lose a
+  // certification conflict against a replica on another node: the whole run is retried, which
+  // is safe because every migration is idempotent and the applied ones are recorded.
+  return withConflictRetry(() => runMigrationsOnce(ds, lockOptions));
+}
+
+async function runMigrationsOnce(ds: DataSource, lockOptions: MigrationLockOptions): Promise<string[]> {
   const qr = ds.createQueryRunner();
   await qr.connect();
   try {
