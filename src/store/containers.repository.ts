@@ -160,20 +160,7 @@ export class ContainersRepository {
    * rows changed. Used by the missing sweep and to retire a row superseded by the deployer's.
    */
   async markMissingIfBound(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number> {
-    let changed = 0;
-    const bound = seen.filter((s) => s.containerId !== '');
-    for (const c of chunks(bound, Math.floor((MAX_PARAMS_PER_STATEMENT - 1) / 3))) {
-      const pairs = valuesList('(?,?)', c.length);
-      const rowValues = this.db.dialect === 'sqlite' ? `(VALUES ${pairs})` : `(${pairs})`;
-      const params: unknown[] = [host, ...c.map((s) => s.id)];
-      for (const s of c) params.push(s.id, s.containerId);
-      const { affected } = await this.db.query(
-        `UPDATE \`containers\` SET \`state\` = 'missing' WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${placeholders(c.length)}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
-        params,
-      );
-      changed += affected;
-    }
-    return changed;
+    return this.updateIfBound(host, seen, "`state` = 'missing'");
   }
 
   /**
@@ -183,6 +170,15 @@ export class ContainersRepository {
    * last_seen_at means"). `updated_at` is kept: seeing a container again is not a change.
    */
   async touchSeen(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>): Promise<number> {
+    return this.updateIfBound(host, seen, `\`last_seen_at\` = ${this.db.nowSql()}, \`updated_at\` = \`updated_at\``);
+  }
+
+  /**
+   * `UPDATE ... SET <assignments>` on each row of `host` that still holds the container the
+   * caller saw in it (`(id, container_id)` both match) and is not `missing`: one statement per
+   * chunk of pairs; returns how many rows changed.
+   */
+  private async updateIfBound(host: string, seen: ReadonlyArray<{ id: string; containerId: string }>, assignments: string): Promise<number> {
     let changed = 0;
     const bound = seen.filter((s) => s.containerId !== '');
     for (const c of chunks(bound, Math.floor((MAX_PARAMS_PER_STATEMENT - 1) / 3))) {
@@ -191,7 +187,7 @@ export class ContainersRepository {
       const params: unknown[] = [host, ...c.map((s) => s.id)];
       for (const s of c) params.push(s.id, s.containerId);
       const { affected } = await this.db.query(
-        `UPDATE \`containers\` SET \`last_seen_at\` = ${this.db.nowSql()}, \`updated_at\` = \`updated_at\` WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${placeholders(c.length)}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
+        `UPDATE \`containers\` SET ${assignments} WHERE \`host\` = ? AND \`state\` <> 'missing' AND \`id\` IN (${placeholders(c.length)}) AND (\`id\`, \`container_id\`) IN ${rowValues}`,
         params,
       );
       changed += affected;
