@@ -125,9 +125,16 @@ export class RowIndex implements RowLookup {
 
   /** Rows of this host's view, each with what is known of it. */
   *viewRows(): IterableIterator<{ row: ObservedRow; lastSeenAt: number | null; seq: number; crc: number }> {
+    const out: Array<{ row: ObservedRow; lastSeenAt: number | null; seq: number; crc: number }> = [];
+    this.forEachViewRow((row, lastSeenAt, seq, crc) => out.push({ row, lastSeenAt, seq, crc }));
+    yield* out;
+  }
+
+  /** The same without an object per row (every pass walks the whole view). */
+  forEachViewRow(fn: (row: ObservedRow, lastSeenAt: number | null, seq: number, crc: number) => void): void {
     for (const [id, m] of this.meta) {
       const row = this.byId.get(id);
-      if (row) yield { row, lastSeenAt: m.lastSeenAt, seq: m.seq, crc: m.crc };
+      if (row) fn(row, m.lastSeenAt, m.seq, m.crc);
     }
   }
 

@@ -76,7 +76,7 @@ export interface ResyncDeps {
   store: PassStore;
   observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'staleVersion' | 'has' | 'size' | 'values' | 'ids'>;
   desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
-  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'viewRows' | 'touched'>;
+  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'forEachViewRow' | 'touched'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
   refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
@@ -357,13 +357,13 @@ export class Resync {
     const due: Array<{ id: string; containerId: string }> = [];
     const dbNowMs = clock.now();
     let boundRows = 0;
-    for (const { row: r, lastSeenAt, seq, crc } of rows.viewRows()) {
-      if (r.host !== host || r.containerId === '' || r.state === 'missing') continue;
+    rows.forEachViewRow((r, lastSeenAt, seq, crc) => {
+      if (r.host !== host || r.containerId === '' || r.state === 'missing') return;
       if (observed.has(r.containerId)) {
         boundRows++;
         if (lastSeenDue(lastSeenAt, dbNowMs, this.maxAgeMs, crc)) due.push({ id: r.id, containerId: r.containerId });
       } else if (listed !== undefined && seq <= cut && !unread.ids.has(r.containerId)) candidates.push(r);
-    }
+    });
     if (unread.unknown && candidates.length > 0) {
       this.d.log.warn({ candidates: candidates.length }, 'the list skipped an oversized Tinyforge entry whose ID it could not read; no row swept this pass');
       candidates.length = 0;
