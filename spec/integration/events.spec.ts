@@ -97,14 +97,19 @@ describe('docker events drive rows (real dockerd, RECONCILE_INTERVAL=5m)', funct
     it('a burst of events for one container costs far fewer reconciles than events', async () => {
       const id = await docker.runContainer({ labels: LABELS('burst') });
       await within2s(async () => (await stateOf(db, id)) === 'running', 'burst container running');
+      // Let the run's own events (create, start) finish their reconciles before counting.
+      await new Promise((r) => setTimeout(r, 500));
       const unchangedBefore = await counter(t, 'tinyforge_reconciler_upserts_total{dispatch="workload",result="unchanged"}');
       const eventsBefore = await counter(t, 'tinyforge_reconciler_docker_events_total{action="update"}');
+      const passesBefore = t.passes.length;
       // 30 `docker update`s: each emits an `update` event; none changes an observed column.
       for (let i = 0; i < 30; i++) await docker.docker(['update', '--cpu-shares', String(512 + i), id]);
       await eventually(async () => (await counter(t, 'tinyforge_reconciler_docker_events_total{action="update"}')) - eventsBefore >= 30, 'update events', 5000);
       await new Promise((r) => setTimeout(r, 200));
       const reconciles = (await counter(t, 'tinyforge_reconciler_upserts_total{dispatch="workload",result="unchanged"}')) - unchangedBefore;
-      expect(reconciles).to.be.at.least(1).and.at.most(30);
+      // A pass that ran meanwhile (a relist after a lost line, say) counts every container it decided as unchanged too.
+      const byPasses = t.passes.slice(passesBefore).reduce((n, p) => n + p.listed, 0);
+      expect(reconciles).to.be.at.least(1).and.at.most(30 + byPasses);
       expect(await stateOf(db, id)).to.equal('running');
     });
   });
