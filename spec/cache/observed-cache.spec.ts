@@ -8,6 +8,53 @@ const B = cid('b');
 const IMAGE_ID = `sha256:${'f'.repeat(64)}`;
 
 describe('ObservedCache', () => {
+  describe('beginList (the list streamed in)', () => {
+    it('keeps the first call\'s entry when the second repeats it with ifUnseen, and counts it once', () => {
+      const c = new ObservedCache();
+      const list = c.beginList(c.currentVersion(), 100);
+      list.add(container(A, { state: 'running' }));
+      list.add(container(A, { state: 'exited' }), { ifUnseen: true });
+      list.add(container(B, { state: 'exited' }), { ifUnseen: true });
+      list.add(container(B, { state: 'running' }));
+      expect(list.finish()).to.equal(2);
+      expect(c.get(A)?.state).to.equal('running');
+      expect(c.get(B)?.state, 'the managed call wins over the compose one').to.equal('running');
+    });
+
+    it('drops nothing and clears no stale mark until finished; a list never finished leaves both', () => {
+      const c = new ObservedCache();
+      c.replaceAll([container(A), container(B)], c.currentVersion(), 100);
+      c.markStale(A);
+      const cut = c.beginList(c.currentVersion(), 200);
+      cut.add(container(B, { state: 'exited' }));
+      expect(c.has(A)).to.equal(true);
+      expect(c.get(B)?.state, 'what was read is true').to.equal('exited');
+      expect(c.staleVersion(A)).to.be.a('number');
+      const full = c.beginList(c.currentVersion(), 300);
+      full.add(container(B, { state: 'exited' }));
+      expect(full.finish()).to.equal(1);
+      expect(c.has(A)).to.equal(false);
+      expect(c.staleVersion(A)).to.equal(undefined);
+    });
+
+    it('an image ID with no known reference stays stale after finish (marked after the list began)', () => {
+      const c = new ObservedCache();
+      c.markStale(A);
+      const list = c.beginList(c.currentVersion(), 100);
+      list.add(container(A, { image: IMAGE_ID }));
+      list.finish();
+      expect(c.staleVersion(A)).to.be.a('number');
+    });
+
+    it('refuses add after finish and a second finish', () => {
+      const c = new ObservedCache();
+      const list = c.beginList(c.currentVersion(), 100);
+      list.finish();
+      expect(() => list.add(container(A))).to.throw(/after finish/);
+      expect(() => list.finish()).to.throw(/twice/);
+    });
+  });
+
   describe('replaceAll', () => {
     it('holds exactly the listed containers, observed at the list time', () => {
       const c = new ObservedCache();

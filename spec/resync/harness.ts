@@ -3,7 +3,7 @@
  * worker loop faked (spec/support/fakes.ts), plus the event path as the pipeline wires it
  * (src/app/pipeline.ts): an event marks its key stale and a worker reconciles it.
  */
-import { DesiredStateCache } from '../../src/cache/desired-cache.js';
+import { DesiredStateCache, type DesiredStateLoader } from '../../src/cache/desired-cache.js';
 import { ObservedCache } from '../../src/cache/observed-cache.js';
 import { RowIndex } from '../../src/cache/row-index.js';
 import type { ContainerItem, ObservedRow } from '../../src/domain/types.js';
@@ -32,13 +32,15 @@ export interface HarnessOptions {
   rows?: ObservedRow[];
   relistIntervalMs?: number;
   lastSeenMaxAgeMs?: number;
+  /** The desired state's loader (default: `desiredLoader()`, which reloads at every pass). */
+  desiredLoader?: DesiredStateLoader;
 }
 
 export function resyncHarness(o: HarnessOptions = {}) {
   const docker = new FakeDocker(o.docker ?? []);
   const table = new FakeTable(o.rows ?? []);
   const observed = new ObservedCache();
-  const desired = new DesiredStateCache(desiredLoader().loader);
+  const desired = new DesiredStateCache(o.desiredLoader ?? desiredLoader().loader);
   const clock = new DatabaseClock(() => Date.now());
   const rows = new RowIndex(table, { lingerMs: 0, host: HOST, dbNow: () => clock.now() });
   const writer = new BatchWriter(table, HOST, { lingerMs: 0 });
@@ -75,5 +77,5 @@ export function resyncHarness(o: HarnessOptions = {}) {
     await outcome.commit;
   };
   const listReasons = () => Object.fromEntries(['start', 'interval', 'reconnect', 'interrupted'].map((r) => [r, metrics.get(`docker_lists{reason=${r}}`)]));
-  return { docker, table, observed, rows, metrics, log, controller, reports, resync, dockerCalls, lists, event, listReasons };
+  return { docker, table, observed, desired, rows, metrics, log, controller, reports, resync, dockerCalls, lists, event, listReasons };
 }

@@ -254,6 +254,27 @@ export class FakeDocker implements ContainerLister, ContainerInspector {
     return [...this.containers.values()];
   }
 
+  /**
+   * The streamed list (what the real client offers): hands out the items one by one; with
+   * `failAfter` set, fails after handing out that many (a list cut midway).
+   */
+  async visitManaged(onItem: (item: ContainerItem, from: 'managed' | 'compose') => void): Promise<void> {
+    const failAfter = this.failAfter;
+    this.failAfter = undefined;
+    const items = await this.listManaged();
+    let n = 0;
+    for (const it of items) {
+      if (failAfter !== undefined && n++ === failAfter) throw new Error('docker list cut midway');
+      onItem(it, 'managed');
+    }
+  }
+
+  /** The next streamed list fails after handing out `n` items. */
+  failNextListAfter(n: number): void {
+    this.failAfter = n;
+  }
+  private failAfter: number | undefined;
+
   async inspect(id: string): Promise<ContainerItem | undefined> {
     this.calls.push(`inspect ${id.slice(0, 6)}`);
     return this.containers.get(id);

@@ -31,6 +31,7 @@ export class DesiredStateCache implements DesiredStateView {
   private workloadsByRef = new Map<string, WorkloadRef>();
   private stacks = new Map<string, StackRef>();
   private loadedAt = -Infinity;
+  private gen = 0;
   private inflight: Promise<void> | undefined;
   private loadedFingerprint: string | undefined;
 
@@ -46,6 +47,11 @@ export class DesiredStateCache implements DesiredStateView {
     this.minReloadMs = numberOption('minReloadMs', opts.minReloadMs ?? 1000, 0, 3_600_000);
     this.now = opts.now ?? Date.now;
     this.recheckEveryMs = numberOption('recheckEveryMs', opts.recheckEveryMs ?? 0, 0, 86_400_000);
+  }
+
+  /** Changes whenever the content was reloaded (a decision made on an earlier generation may be stale). */
+  generation(): number {
+    return this.gen;
   }
 
   /**
@@ -74,6 +80,7 @@ export class DesiredStateCache implements DesiredStateView {
         }
         const s = new Map<string, StackRef>();
         for (const x of snap.stacks) s.set(x.composeProjectName, x);
+        this.gen++;
         this.workloads = w;
         this.workloadsByRef = byRef;
         this.stacks = s;

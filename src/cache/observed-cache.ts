@@ -13,6 +13,13 @@ interface Entry {
   configImage: string | undefined;
 }
 
+/** A list being read into the cache ({@link ObservedCache.beginList}). */
+export interface ListInProgress {
+  add(item: ContainerItem, opts?: { ifUnseen?: boolean }): void;
+  /** The whole list was read: drops what it did not show; returns how many items were accepted. */
+  finish(): number;
+}
+
 /**
  * What Docker last said about each Tinyforge container (an informer cache): filled by a full
  * list, corrected by inspecting a container after an event. Handlers read it; they never trust
@@ -46,41 +53,66 @@ export class ObservedCache {
    * Items `accept` refuses are skipped as if not listed. Returns how many items were accepted.
    */
   replaceAll(items: readonly ContainerItem[], listStartedVersion: number, listedAt: number, accept?: (item: ContainerItem) => boolean): number {
+    const list = this.beginList(listStartedVersion, listedAt, accept);
+    for (const it of items) list.add(it);
+    return list.finish();
+  }
+
+  /**
+   * {@link replaceAll} as the list streams in: `add` each item as it is read (so the items die
+   * young, and an unchanged one costs a comparison), then `finish` once the whole list was read,
+   * which drops the entries the list did not show. A list that fails is simply not finished: the
+   * entries it updated hold what the daemon said (as an inspect would have), and nothing is dropped.
+   *
+   * `add(item, { ifUnseen: true })` keeps an entry this list already showed (the second list call
+   * repeats containers of the first).
+   */
+  beginList(listStartedVersion: number, listedAt: number, accept?: (item: ContainerItem) => boolean): ListInProgress {
     const gen = ++this.listGen;
     let accepted = 0;
-    // Events that arrived after the list began keep their keys stale: the list may predate them.
-    for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
-    for (const it of items) {
-      if (accept !== undefined && !accept(it)) continue;
-      accepted++;
+    let finished = false;
+    const add = (it: ContainerItem, opts?: { ifUnseen?: boolean }): void => {
+      if (finished) throw new Error('ObservedCache: add() after finish()');
+      if (accept !== undefined && !accept(it)) return;
       const id = it.id;
-      const goneAt = this.gone.get(id);
-      if (goneAt !== undefined && goneAt > listStartedVersion) continue;
       const e = this.entries.get(id);
+      if (e !== undefined && e.listGen === gen) {
+        if (opts?.ifUnseen) return;
+      } else accepted++;
+      const goneAt = this.gone.get(id);
+      if (goneAt !== undefined && goneAt > listStartedVersion) return;
       if (e !== undefined && e.inspected > listStartedVersion) {
         e.listGen = gen;
-        continue;
+        return;
       }
       let image = it.image;
       let configImage: string | undefined;
       if (isImageId(image)) {
         configImage = e?.configImage;
         if (configImage !== undefined) image = configImage;
-        else if (!this.stale.has(id)) this.markStale(id, { rowsMayHaveChanged: false });
+        // Marked after the list began, so finish() does not clear it.
+        else if (!((this.stale.get(id) ?? 0) > listStartedVersion)) this.markStale(id, { rowsMayHaveChanged: false });
       }
       if (e === undefined) {
         this.entries.set(id, { item: image === it.image ? it : { ...it, image }, at: listedAt, listGen: gen, inspected: 0, configImage });
-        continue;
+        return;
       }
       if (!sameItem(e.item, it, image)) e.item = image === it.image ? it : { ...it, image };
       e.at = listedAt;
       e.listGen = gen;
       e.inspected = 0;
       e.configImage = configImage;
-    }
-    for (const [id, e] of this.entries) if (e.listGen !== gen && !(e.inspected > listStartedVersion)) this.entries.delete(id);
-    for (const [id, v] of this.gone) if (v <= listStartedVersion) this.gone.delete(id);
-    return accepted;
+    };
+    const finish = (): number => {
+      if (finished) throw new Error('ObservedCache: finish() twice');
+      finished = true;
+      // Events that arrived after the list began keep their keys stale: the list may predate them.
+      for (const [id, v] of this.stale) if (v <= listStartedVersion) this.stale.delete(id);
+      for (const [id, e] of this.entries) if (e.listGen !== gen && !(e.inspected > listStartedVersion)) this.entries.delete(id);
+      for (const [id, v] of this.gone) if (v <= listStartedVersion) this.gone.delete(id);
+      return accepted;
+    };
+    return { add, finish };
   }
 
   /** A monotonic marker; take it before listing. */

@@ -217,6 +217,12 @@ export class RowIndex implements RowLookup {
     return out;
   }
 
+  /** The row bound to `containerId` when it is the only one known (no allocation); undefined otherwise. */
+  soleBound(containerId: string): ObservedRow | undefined {
+    const ids = this.byContainer.get(containerId);
+    return typeof ids === 'string' ? this.byId.get(ids) : undefined;
+  }
+
   /** Whether any known row is bound to `containerId` (no allocation: the pass asks for every container). */
   hasBound(containerId: string): boolean {
     return this.byContainer.has(containerId);

@@ -155,32 +155,48 @@ export class DockerClient implements EventStreamOpener {
    */
   async listManaged(opts: CallOptions = {}): Promise<ContainerItem[]> {
     const byId = new Map<string, ContainerItem>();
+    await this.visitManaged((item, from) => {
+      if (from === 'managed' || !byId.has(item.id)) byId.set(item.id, item);
+    }, opts);
+    return [...byId.values()];
+  }
+
+  /**
+   * {@link listManaged} without holding the list: each item is handed to `onItem` as its entry
+   * is read (`from` says which of the two calls it came from; the compose call may repeat a
+   * container of the managed one, which wins), so a caller that keeps only what changed lets the
+   * rest die young. Rejects like {@link listManaged}; items already handed out before a failure
+   * were read whole and are true, but the list is not complete.
+   */
+  async visitManaged(onItem: (item: ContainerItem, from: ListKind) => void, opts: CallOptions = {}): Promise<void> {
     this.unread = { ids: new Set(), unknown: false };
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DockerTimeoutError('container list', this.listTimeoutMs, 'DOCKER_LIST_TIMEOUT')), this.listTimeoutMs);
     // One failed call cuts the other: nothing is left streaming in the background.
     const failed = new AbortController();
     const { signal, dispose } = linked([deadline.signal, failed.signal, ...this.signals(opts)]);
-    const run = (kind: ListKind, filters: Record<string, string[]>, onItem: (item: ContainerItem) => void) =>
-      this.streamList(kind, filters, onItem, signal).catch((err: unknown) => {
+    const run = (kind: ListKind, filters: Record<string, string[]>) =>
+      this.streamList(
+        kind,
+        filters,
+        (item) => {
+          if (item.id !== '') onItem(item, kind);
+        },
+        signal,
+      ).catch((err: unknown) => {
         failed.abort(err);
         throw err;
       });
     try {
       await Promise.all([
-        run('managed', { label: [`${LABEL_MANAGED}=true`] }, (item) => {
-          if (item.id !== '') byId.set(item.id, item);
-        }),
+        run('managed', { label: [`${LABEL_MANAGED}=true`] }),
         // The compose list repeats every managed compose container: those are skipped before parsing.
-        run('compose', { label: [LABEL_COMPOSE_PROJECT] }, (item) => {
-          if (item.id !== '' && !byId.has(item.id)) byId.set(item.id, item);
-        }),
+        run('compose', { label: [LABEL_COMPOSE_PROJECT] }),
       ]);
     } finally {
       clearTimeout(timer);
       dispose();
     }
-    return [...byId.values()];
   }
 
   /**

@@ -17,8 +17,21 @@ import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
 import type { StoredRow, ViewChecksum } from '../store/containers.repository.js';
 
+/** What a "nothing to do" decision was made from (see `Resync.settled`). */
+interface Settled {
+  row: ObservedRow;
+  generation: number;
+  dispatch: string;
+}
+
 export interface ContainerLister {
   listManaged(): Promise<ContainerItem[]>;
+  /**
+   * The same list, handed out item by item as it is read (`from`: which of the two list calls;
+   * the `compose` one may repeat a `managed` container). When offered, the pass streams the list
+   * into the cache instead of holding it (src/docker/docker.client.ts).
+   */
+  visitManaged?(onItem: (item: ContainerItem, from: 'managed' | 'compose') => void): Promise<void>;
   /**
    * The Tinyforge containers the last list could not read (entry above DOCKER_MAX_ENTRY_BYTES):
    * they exist, so their rows are not swept; `unknown` when such an entry's ID was not read
@@ -74,9 +87,9 @@ export interface ResyncDeps {
   host: string;
   docker: ContainerLister;
   store: PassStore;
-  observed: Pick<ObservedCache, 'currentVersion' | 'replaceAll' | 'staleVersion' | 'has' | 'size' | 'values' | 'ids'>;
-  desired: DesiredStateView & Pick<DesiredStateCache, 'refresh'>;
-  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'forEachViewRow' | 'touched'>;
+  observed: Pick<ObservedCache, 'currentVersion' | 'beginList' | 'staleVersion' | 'has' | 'size' | 'values' | 'ids'>;
+  desired: DesiredStateView & Pick<DesiredStateCache, 'refresh' | 'generation'>;
+  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'soleBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'forEachViewRow' | 'touched'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
   refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
@@ -147,6 +160,14 @@ export class Resync {
   private readonly local: Clock;
   private readonly changes: ChangeSink;
   private readonly maxAgeMs: number;
+  /**
+   * The inputs of each container's last "nothing to do" decision, keyed by the cached item
+   * object (the observed cache keeps an unchanged container's object and replaces a changed
+   * one): the row bound to it (the row index replaces a row's object whenever it changes) and the
+   * desired state's generation. While all three are the same objects, `decide` (a pure function
+   * of them) would answer the same, so a steady pass skips it: O(changes), not O(containers).
+   */
+  private readonly settled = new WeakMap<ContainerItem, Settled>();
   /** What the last successful pass counted, for the heartbeat of a failed one. */
   private lastCounts = { containers: 0, boundRows: 0 };
   private disagreements = 0;
@@ -328,23 +349,33 @@ export class Resync {
     const ctx = handler.context();
     const toQueue: string[] = [];
     const unchanged = new Map<string, number>();
+    const generation = desired.generation();
     for (const item of observed.values()) {
       const id = item.id;
       if (observed.staleVersion(id) !== undefined || controller.isBusy(id)) {
         toQueue.push(id);
         continue;
       }
-      const d = decide(item, ctx);
-      if (!d.ok) {
-        handler.apply(item, d);
-        continue;
-      }
-      if (needsWrite(d)) {
-        toQueue.push(id);
-        continue;
+      const row = rows.soleBound(id);
+      const memo = this.settled.get(item);
+      let dispatch: string;
+      if (memo !== undefined && row !== undefined && memo.row === row && memo.generation === generation) {
+        dispatch = memo.dispatch;
+      } else {
+        const d = decide(item, ctx);
+        if (!d.ok) {
+          handler.apply(item, d);
+          continue;
+        }
+        if (needsWrite(d)) {
+          toQueue.push(id);
+          continue;
+        }
+        dispatch = d.dispatch;
+        if (row !== undefined && d.existing === row) this.settled.set(item, { row, generation, dispatch });
       }
       refusals.clear(id);
-      unchanged.set(d.dispatch, (unchanged.get(d.dispatch) ?? 0) + 1);
+      unchanged.set(dispatch, (unchanged.get(dispatch) ?? 0) + 1);
     }
     for (const [dispatch, n] of unchanged) metrics.upsert(dispatch, 'unchanged', n);
     const { errors } = await controller.enqueuePass(toQueue);
@@ -413,17 +444,31 @@ export class Resync {
     if (reason === undefined) return undefined;
     metrics.dockerLists.inc({ reason });
     const version = observed.currentVersion();
-    let items: ContainerItem[];
+    // Streamed into the cache as the entries are read: the list is never held, an unchanged
+    // entry costs a comparison and dies young. Finished (entries the list did not show dropped)
+    // only once the whole list was read.
+    const into = observed.beginList(version, listedAt, isCandidate);
+    let open = true;
     try {
-      items = await tagged('docker', () => docker.listManaged());
+      if (docker.visitManaged) {
+        await tagged('docker', () =>
+          docker.visitManaged!((item, from) => {
+            if (open) into.add(item, { ifUnseen: from === 'compose' });
+          }),
+        );
+      } else {
+        for (const item of await tagged('docker', () => docker.listManaged())) into.add(item);
+      }
     } catch (err) {
       this.reconnected ||= taken.reconnected;
       this.lost ||= taken.lost;
       throw err;
+    } finally {
+      open = false;
     }
     this.lastListAt = listedAt;
     metrics.lastDockerList.set(listedAt / 1000);
-    return observed.replaceAll(items, version, listedAt, isCandidate);
+    return into.finish();
   }
 
   /**
