@@ -10,8 +10,13 @@ export const USAGE = `node --expose-gc dist/bench/run.js [options]
   --no-events                   skip the event-latency measurements
   --no-real-engine              skip the latency run against a private Docker engine
   --no-baseline                 skip the Go original's port
-  --no-write                    print only; do not write docs/benchmarks.md
-  --out FILE                    write the report here (default docs/benchmarks.md)
+  --no-cache-only               skip the second service process deciding from its cache (RELIST_INTERVAL)
+  --idle-seconds S              idle window before the steady passes, for the idle CPU (default 30, the
+                                production interval; --quick: at most 5)
+  --no-write                    print only; do not write docs/benchmarks.md nor the plot
+  --out FILE                    write the report here (default docs/benchmarks.md, plot docs/img/bench-scale.svg);
+                                elsewhere the plot goes beside it (FILE without .md + -scale.svg) and the raw
+                                figures too (FILE without .md + .last-run.json, instead of .tmp/bench/last-run.json)
   --profile                     CPU profiles of the service's cold and steady passes in .tmp/bench/prof/
   --fast-db                     the test harness's MariaDB (tmpfs datadir, innodb_flush_log_at_trx_commit=2)
   --service-env K=V,...         extra environment for the service (e.g. WRITE_BATCH_SIZE=2000); repeatable
@@ -20,7 +25,7 @@ export const USAGE = `node --expose-gc dist/bench/run.js [options]
   --cycles N                    real-engine stop/start/rm/run cycles (default 60; --quick: at most 15)
   --burst-seconds S             length of the simulator burst (default 10; --quick: at most 4)
   --burst-rate R                state changes per second of the burst (default 200)
-  --render-from FILE            only re-render the report from a saved run (.tmp/bench/last-run.json)
+  --render-from FILE            only re-render the report and the plot from a saved run (.tmp/bench/last-run.json)
   --help, -h                    this text
 `;
 
@@ -31,6 +36,14 @@ export interface BenchOptions {
   realEngine: boolean;
   write: boolean;
   out: string;
+  /** The plot (SVG) the report links to; derived from `out`. */
+  plot: string;
+  /** The raw figures of the run (what --render-from reads); derived from `out`. */
+  raw: string;
+  /** Seconds of the idle window (CPU of a process doing nothing between passes). */
+  idleSeconds: number;
+  /** Measure the service with RELIST_INTERVAL too (a second process, passes from the cache). */
+  cacheOnly: boolean;
   profile: boolean;
   burstSize: number;
   burstPerSecond: number;
@@ -65,6 +78,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'no-events': { type: 'boolean' },
       'no-real-engine': { type: 'boolean' },
       'no-baseline': { type: 'boolean' },
+      'no-cache-only': { type: 'boolean' },
+      'idle-seconds': { type: 'string' },
       'no-write': { type: 'boolean' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
@@ -89,13 +104,17 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     }
   }
   const quick = values.quick ?? false;
+  const out = values.out !== undefined ? path.resolve(values.out) : DEFAULT_OUT;
   const o: BenchOptions = {
     sizes: values.sizes !== undefined ? parseSizes(values.sizes) : quick ? [1000, 10_000] : [1000, 10_000, 100_000],
     quick,
     events: !values['no-events'],
     realEngine: !values['no-real-engine'],
     write: !values['no-write'],
-    out: values.out !== undefined ? path.resolve(values.out) : path.join(repoRoot, 'docs', 'benchmarks.md'),
+    out,
+    ...derivedPaths(out),
+    idleSeconds: values['idle-seconds'] !== undefined ? Number(values['idle-seconds']) : 30,
+    cacheOnly: !values['no-cache-only'],
     profile: values.profile ?? false,
     burstSize: 10_000,
     burstPerSecond: values['burst-rate'] !== undefined ? Number(values['burst-rate']) : 200,
@@ -112,8 +131,23 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (quick) {
     o.burstSeconds = Math.min(o.burstSeconds, 4);
     o.realCycles = Math.min(o.realCycles, 15);
+    o.idleSeconds = Math.min(o.idleSeconds, 5);
   }
+  if (!(o.idleSeconds > 0)) throw Object.assign(new Error(`--idle-seconds: a positive number of seconds, got "${values['idle-seconds']}"`), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
   return o;
+}
+
+const DEFAULT_OUT = path.join(repoRoot, 'docs', 'benchmarks.md');
+
+/**
+ * Where the plot and the raw figures go for a report written to `out`: docs/img/bench-scale.svg
+ * and .tmp/bench/last-run.json for docs/benchmarks.md; beside `out` for any other file, so a trial
+ * run leaves the published ones alone.
+ */
+export function derivedPaths(out: string): { plot: string; raw: string } {
+  if (path.resolve(out) === DEFAULT_OUT) return { plot: path.join(repoRoot, 'docs', 'img', 'bench-scale.svg'), raw: path.join(repoRoot, '.tmp', 'bench', 'last-run.json') };
+  const stem = out.replace(/\.md$/i, '');
+  return { plot: `${stem}-scale.svg`, raw: `${stem}.last-run.json` };
 }
 
 /**

@@ -7,7 +7,7 @@
  * Instrumentation through AppOptions: `changes` (every committed transition) records commit
  * times; `onDockerEvent` records when each Docker event reached the service.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
@@ -19,6 +19,7 @@ import { createLogger } from '../src/log.js';
 import { App } from '../src/main.js';
 import { hostScopedRowId } from '../src/domain/dispatch.js';
 import { rowIdForLabels } from './fleet.js';
+import { cpuMs, gcNow, memory, resetPeak } from './proc-stats.js';
 import { notify, serveRpc } from './rpc.js';
 
 let app: App | undefined;
@@ -131,12 +132,6 @@ const sink = {
   },
 };
 
-function hwmKb(): { rssKb: number; hwmKb: number } {
-  const s = readFileSync('/proc/self/status', 'utf8');
-  const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
-  return { rssKb: get('VmRSS'), hwmKb: get('VmHWM') };
-}
-
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
@@ -182,28 +177,27 @@ serveRpc({
   passes() {
     return passes;
   },
-  /** Forces a full pass now; returns its report and the wall time the call took. */
+  /** Forces a full pass now; returns its report, the wall time the call took and the CPU time this process spent meanwhile (ms). */
   async runPass() {
     if (!app) throw new Error('not started');
     const t = performance.now();
+    const c = cpuMs();
     const report = await app.runPassNow();
-    return { report, wallMs: performance.now() - t, passCount: passes.length };
+    return { report, wallMs: performance.now() - t, cpuMs: cpuMs() - c, passCount: passes.length };
+  },
+  /** CPU time of this process so far (user + system, ms). */
+  cpu() {
+    return cpuMs();
   },
   memory() {
-    return { ...process.memoryUsage(), ...hwmKb() };
+    return memory();
   },
   /** Resets VmHWM (peak RSS) to the current RSS (Linux clear_refs 5). */
   resetPeak() {
-    try {
-      writeFileSync('/proc/self/clear_refs', '5');
-      return true;
-    } catch {
-      return false;
-    }
+    return resetPeak();
   },
   gc() {
-    (globalThis as { gc?: () => void }).gc?.();
-    return process.memoryUsage();
+    return gcNow();
   },
   latencyStart(args: { notify?: boolean }) {
     loopDelay?.disable();

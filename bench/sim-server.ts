@@ -3,10 +3,11 @@
  * 100,000 containers does not count against the CPU or memory of the service under test.
  *
  * Commands: start {socketPath?} -> {socketPath, dockerHost}; populate {n}; churnOnce {fraction};
- * churnStart {perSecond}; churnStop; emit {action, ref}; list {limit?}; size; requests; stop.
+ * churnStart {perSecond}; churnStop; emit {action, ref}; list {limit?}; size; requests; cpu; stop.
  */
 import { DockerSimulator } from '../spec/support/docker-sim.js';
 import { fleetContainer } from './fleet.js';
+import { cpuMs } from './proc-stats.js';
 import { serveRpc } from './rpc.js';
 
 let sim: DockerSimulator | undefined;
@@ -60,6 +61,10 @@ serveRpc({
   },
   memory() {
     return process.memoryUsage();
+  },
+  /** CPU time of the simulator process so far (user + system, ms). */
+  cpu() {
+    return cpuMs();
   },
   async stop() {
     churn?.stop();
