@@ -236,6 +236,21 @@ for (const target of DB_TARGETS) {
       }
     });
 
+    it('the full recompute walks the workloads page by page (one batch in memory), and covers every workload', async () => {
+      svc = newService({ batchSize: 25 });
+      const ids = Array.from({ length: 60 }, (_, i) => `wl-p${String(i).padStart(2, '0')}`);
+      await insertWorkloads(db, ids);
+      rec.take();
+      await svc.recomputeAll();
+      const raw = [...rec.statements];
+      const stmts = rec.take();
+      // 60 workloads in pages of 25: three ID pages (25, 25, 10), each observed and upserted on its own.
+      expect(raw.filter((x) => /^SELECT `id` FROM `workloads`/.test(x)), stmts.join(', ')).to.have.length(3);
+      expect(stmts.filter((x) => x === 'INSERT workload_status'), stmts.join(', ')).to.have.length(3);
+      const listed = (await reader.listStatuses()).map((x) => x.workloadId);
+      for (const id of ids) expect(listed, id).to.include(id);
+    });
+
     it('ignores refusalsChanged while stopped', async () => {
       await svc.start();
       await svc.stop();

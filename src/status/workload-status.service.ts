@@ -185,8 +185,17 @@ export class WorkloadStatusService implements ChangeSink, StatusReader {
     this.fullPending = true;
     return this.enqueue(async () => {
       this.fullPending = false;
-      const observed = await this.repo.observe('all');
-      await this.writeStatuses(observed);
+      // Page by page (keyset on the workload ID), so memory holds one batch whatever the
+      // number of workloads: at 100,000 workloads a single read of all of them was the largest
+      // burst of garbage of the service's life.
+      let after: string | undefined;
+      for (;;) {
+        const ids = await this.repo.workloadIdsAfter(after, this.batchSize);
+        if (ids.length === 0) break;
+        await this.writeStatuses(await this.repo.observe(ids));
+        if (ids.length < this.batchSize) break;
+        after = ids[ids.length - 1];
+      }
       await this.repo.deleteOrphanStatuses();
       await this.refreshGauge();
     });

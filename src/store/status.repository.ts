@@ -180,14 +180,13 @@ export class StatusRepository {
   }
 
   /**
-   * Reads what status derivation needs for these workloads (or every workload when `ids` is
-   * `'all'`), per chunk in two statements: one grouped SELECT (row counts grouped by state and
+   * Reads what status derivation needs for these workloads, per chunk in two statements: one grouped SELECT (row counts grouped by state and
    * binding, the IDs of slots that are not running, and the previous status) and one SELECT of
    * the workloads' `conflict` refusals (how many, and the first {@link MAX_NAMED} of each).
    * Workloads absent from `workloads` are not in the result. Joins across tables name the exact
    * collation, so Tinyforge's tables may use any utf8mb4 collation.
    */
-  async observe(ids: readonly string[] | 'all'): Promise<Map<string, Observed>> {
+  async observe(ids: readonly string[]): Promise<Map<string, Observed>> {
     const sql = await this.sql();
     const out = new Map<string, Observed>();
     const run = async (where: string, params: unknown[]) => {
@@ -219,15 +218,10 @@ export class StatusRepository {
         if (o) o.observation.conflicts = c;
       }
     };
-    if (ids === 'all') {
-      await run('', []);
-      await conflicts('', []);
-    } else {
-      for (const c of chunks([...new Set(ids)], MAX_PARAMS_PER_STATEMENT)) {
-        const list = placeholders(c.length);
-        await run(`WHERE w.\`id\` IN (${list})`, c);
-        await conflicts(` AND \`workload_id\` IN (${list})`, c);
-      }
+    for (const c of chunks([...new Set(ids)], MAX_PARAMS_PER_STATEMENT)) {
+      const list = placeholders(c.length);
+      await run(`WHERE w.\`id\` IN (${list})`, c);
+      await conflicts(` AND \`workload_id\` IN (${list})`, c);
     }
     return out;
   }
@@ -272,6 +266,16 @@ export class StatusRepository {
     let n = 0;
     for (const c of chunks(ids, MAX_PARAMS_PER_STATEMENT)) n += (await this.db.query(`DELETE FROM \`workload_status\` WHERE \`workload_id\` IN (${placeholders(c.length)})`, c)).affected;
     return n;
+  }
+
+  /** Up to `limit` workload IDs after `after` (all from the first), in the column's order: one page of a keyset walk. */
+  async workloadIdsAfter(after: string | undefined, limit: number): Promise<string[]> {
+    const n = Math.max(1, Math.floor(limit));
+    const { rows } =
+      after === undefined
+        ? await this.db.query<{ id: string }>(`SELECT \`id\` FROM \`workloads\` ORDER BY \`id\` LIMIT ${n}`)
+        : await this.db.query<{ id: string }>(`SELECT \`id\` FROM \`workloads\` WHERE \`id\` > ? ORDER BY \`id\` LIMIT ${n}`, [after]);
+    return rows.map((r) => r.id);
   }
 
   /** Removes status rows whose workload no longer exists (one statement). */
