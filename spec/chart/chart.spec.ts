@@ -216,7 +216,8 @@ function expectProbesAndPorts(docs: K8s[], port: number): void {
 /** Asserts every env var name is one the service reads and DATABASE_URL comes from a Secret. */
 function expectServiceEnv(docs: K8s[]): void {
   const env = reconcilerEnv(docs);
-  for (const name of env.keys()) expect(SERVICE_ENV.has(name), `${name} is in src/config.ts ENV_VARS`).to.equal(true);
+  // NODE_OPTIONS is Node's own (the heap limit, heapPercent).
+  for (const name of env.keys()) if (name !== 'NODE_OPTIONS') expect(SERVICE_ENV.has(name), `${name} is in src/config.ts ENV_VARS`).to.equal(true);
   const db = env.get('DATABASE_URL');
   expect(db, 'DATABASE_URL set').to.not.equal(undefined);
   expect(db.value, 'DATABASE_URL never a plain value').to.equal(undefined);
@@ -329,6 +330,10 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       { name: 'serviceMonitor.scrapeTimeout in minutes above the interval', set: ['serviceMonitor.enabled=true', 'serviceMonitor.interval=30s', 'serviceMonitor.scrapeTimeout=1m'], message: /serviceMonitor\.scrapeTimeout \(1m\) must not exceed serviceMonitor\.interval \(30s\)/ },
       { name: 'a serviceMonitor duration Prometheus cannot read', set: ['serviceMonitor.interval=1.5m'], message: /\/serviceMonitor\/interval/ },
       { name: 'a plain-number serviceMonitor duration', set: ['serviceMonitor.scrapeTimeout=10'], message: /\/serviceMonitor\/scrapeTimeout/ },
+      // The heap limit derived from the memory limit.
+      { name: 'heapPercent above 90', set: ['heapPercent=95'], message: /\/heapPercent/ },
+      { name: 'a memory limit heapPercent cannot read', set: ['resources.limits.memory=0.5Gi'], message: /resources\.limits\.memory: 0\.5Gi is not a whole number of bytes, Ki, Mi, Gi, K, M or G, which heapPercent needs/ },
+      { name: 'nodeOptions giving its own heap limit while heapPercent derives one', set: ['nodeOptions=--max-old-space-size=100'], message: /nodeOptions: sets --max-old-space-size while heapPercent derives it/ },
     ];
     for (const b of bad) {
       it(`fails for ${b.name}`, function () {
@@ -351,6 +356,8 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       { name: 'a scrape timeout above the interval while the ServiceMonitor is off (nothing renders it)', set: ['serviceMonitor.interval=10s', 'serviceMonitor.scrapeTimeout=20s'] },
       { name: 'the edges of the other ranges', set: ['docker.maxEntryBytes=64Ki', 'docker.listTimeout=1s', 'eventRetention=1m', 'lastSeenMaxAge=0s'] },
       { name: 'the largest entry size', set: ['docker.maxEntryBytes=256MiB'] },
+      { name: 'an unreadable memory limit with heapPercent off', set: ['heapPercent=0', 'resources.limits.memory=0.5Gi'] },
+      { name: 'an own heap limit with heapPercent off', set: ['heapPercent=0', 'nodeOptions=--max-old-space-size=100'] },
     ];
     for (const g of good) {
       it(`passes for ${g.name}`, function () {
@@ -445,6 +452,17 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       const db = reconcilerEnv(docs).get('DATABASE_URL');
       expect(db.valueFrom.secretKeyRef).to.deep.equal({ name: `${FULLNAME}-database`, key: 'database-url' });
       expect(reconcilerEnv(docs).has('API_TOKEN'), 'open API by default').to.equal(false);
+    });
+
+    it('sizes V8\'s old space at heapPercent of the memory limit (NODE_OPTIONS), in every unit, and not at all when off', function () {
+      const nodeOptions = (set: string[]) => reconcilerEnv(render({ set }).docs).get('NODE_OPTIONS')?.value;
+      expect(nodeOptions([])).to.equal('--max-old-space-size=230');
+      expect(nodeOptions(['resources.limits.memory=1Gi'])).to.equal('--max-old-space-size=614');
+      expect(nodeOptions(['resources.limits.memory=500M'])).to.equal('--max-old-space-size=285');
+      expect(nodeOptions(['resources.limits.memory=402653184', 'heapPercent=50'])).to.equal('--max-old-space-size=192');
+      expect(nodeOptions(['resources.limits.memory=524288Ki', 'nodeOptions=--max-semi-space-size=8'])).to.equal('--max-old-space-size=307 --max-semi-space-size=8');
+      expect(nodeOptions(['heapPercent=0'])).to.equal(undefined);
+      expect(nodeOptions(['resources.limits=null'])).to.equal(undefined);
     });
 
     it('takes HOST_NAME from the node name and talks to Docker through the docker-proxy socket', function () {

@@ -144,3 +144,37 @@ describe('Resync: the list is streamed into the cache', () => {
     expect(h.table.rows.get(rowId(N - 1))?.state).to.equal('missing');
   });
 });
+
+describe("Resync: the host checksum is judged only when the service's own writes are quiet", () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => clock.restore());
+
+  const fullReads = (h: ReturnType<typeof steadyHarness>) => h.table.callsOf('listForHost').length;
+
+  it('a difference seen while a write is in flight keeps the index (no full read) for up to 4 passes, then reads in full', async () => {
+    const h = steadyHarness();
+    await h.resync.runPass();
+    expect(fullReads(h)).to.equal(1);
+    // A write committed in the database whose index update has not run yet.
+    let finish!: () => void;
+    const held = h.rows.writing(() => new Promise<void>((ok) => (finish = ok)));
+    h.table.rows.set(rowId(5), row(rowId(5), ids[5]!, { state: 'stopped' }));
+    for (let k = 0; k < 4; k++) await h.resync.runPass();
+    expect(fullReads(h), 'inconclusive comparisons do not read').to.equal(1);
+    await h.resync.runPass();
+    expect(fullReads(h), 'the fifth inconclusive pass reads in full').to.equal(2);
+    finish();
+    await held;
+  });
+
+  it('a difference seen with no write in flight reads in full at once', async () => {
+    const h = steadyHarness();
+    await h.resync.runPass();
+    h.table.rows.set(rowId(5), row(rowId(5), ids[5]!, { state: 'stopped' }));
+    await h.resync.runPass();
+    expect(fullReads(h)).to.equal(2);
+  });
+});

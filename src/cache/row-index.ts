@@ -66,6 +66,7 @@ export class RowIndex implements RowLookup {
   private meta = new Map<string, ViewMeta>();
   private view: ViewChecksum = { count: 0, sum: 0, xor: 0 };
   private seqNo = 0;
+  private writes = 0;
   private loaded = false;
 
   constructor(
@@ -116,6 +117,25 @@ export class RowIndex implements RowLookup {
   /** Count, sum and XOR of the CRC32 of the host view's rows, as the database computes them. */
   viewChecksum(): ViewChecksum {
     return { ...this.view };
+  }
+
+  /**
+   * Runs a write to the table together with the index update that follows it. While any runs,
+   * the database may already hold what the index does not yet (or the reverse), so a checksum
+   * comparison is not conclusive (src/resync/resync.ts `refreshRows`).
+   */
+  async writing<T>(fn: () => Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await fn();
+    } finally {
+      this.writes--;
+    }
+  }
+
+  /** How many {@link writing} calls run now. */
+  writesInFlight(): number {
+    return this.writes;
   }
 
   /** The current write sequence: rows recorded later have a higher one. */

@@ -32,7 +32,7 @@ export interface ContainerHandlerDeps {
   docker: ContainerInspector;
   observed: Pick<ObservedCache, 'staleVersion' | 'get' | 'has' | 'observedTime' | 'applyInspect' | 'takeRowRecheck'>;
   desired: DesiredStateSource;
-  rows: Pick<RowIndex, 'ensure' | 'boundTo' | 'getRow' | 'claimedBy' | 'claim' | 'release' | 'put' | 'markMissing'>;
+  rows: Pick<RowIndex, 'ensure' | 'boundTo' | 'getRow' | 'claimedBy' | 'claim' | 'release' | 'put' | 'markMissing' | 'writing'>;
   writer: Pick<BatchWriter, 'upsert' | 'markMissing'>;
   /** Retires rows superseded by the deployer's (leadership-guarded by the caller). */
   retire: RowRetirer;
@@ -108,7 +108,9 @@ export class ContainerHandler implements Reconciler {
     const { row, existing, dispatch, supersede, changed } = d;
     // Another container's write to this row is in flight: decide again once it committed.
     if (changed && !rows.claim(row.id, item.id)) return { requeueAfterMs: 5 };
-    const commit = (async () => {
+    // While the write and the index update that follows it run, the two may disagree: the pass
+    // does not judge the host's checksum meanwhile (RowIndex.writing).
+    const commit = rows.writing(async () => {
       try {
         if (supersede.length > 0) await this.retire(item.id, supersede);
         if (!changed) {
@@ -130,7 +132,7 @@ export class ContainerHandler implements Reconciler {
       } finally {
         if (changed) rows.release(row.id, item.id);
       }
-    })();
+    });
     return { commit };
   }
 
@@ -164,13 +166,15 @@ export class ContainerHandler implements Reconciler {
     await tagged('database', () => rows.ensure(id));
     const live = rows.boundTo(id).filter((r) => r.host === host && r.state !== 'missing');
     if (live.length === 0) return {};
-    const commit = tagged('database', () => writer.markMissing(id)).then((changed) => {
-      rows.markMissing(id, host);
-      if (changed > 0) {
-        const at = this.clock();
-        this.changes.rowsChanged(live.map((b) => ({ rowId: b.id, workloadId: b.workloadId, from: b.state, to: 'missing' as const, at, reason: 'container_gone' as const })));
-      }
-    });
+    const commit = rows.writing(() =>
+      tagged('database', () => writer.markMissing(id)).then((changed) => {
+        rows.markMissing(id, host);
+        if (changed > 0) {
+          const at = this.clock();
+          this.changes.rowsChanged(live.map((b) => ({ rowId: b.id, workloadId: b.workloadId, from: b.state, to: 'missing' as const, at, reason: 'container_gone' as const })));
+        }
+      }),
+    );
     return { commit };
   }
 }

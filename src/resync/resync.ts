@@ -17,6 +17,12 @@ import type { RefusalRegistry } from '../refusals/refusal-registry.js';
 import type { RowIndex } from '../cache/row-index.js';
 import type { StoredRow, ViewChecksum } from '../store/containers.repository.js';
 
+/**
+ * Passes in a row whose checksum comparison ran alongside the service's own writes before the
+ * pass reads the host's rows in full anyway.
+ */
+const MAX_INCONCLUSIVE_CHECKSUMS = 5;
+
 /** What a "nothing to do" decision was made from (see `Resync.settled`). */
 interface Settled {
   row: ObservedRow;
@@ -89,7 +95,7 @@ export interface ResyncDeps {
   store: PassStore;
   observed: Pick<ObservedCache, 'currentVersion' | 'beginList' | 'staleVersion' | 'has' | 'size' | 'values' | 'ids'>;
   desired: DesiredStateView & Pick<DesiredStateCache, 'refresh' | 'generation'>;
-  rows: Pick<RowIndex, 'replace' | 'boundTo' | 'hasBound' | 'soleBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'forEachViewRow' | 'touched'>;
+  rows: Pick<RowIndex, 'replace' | 'writesInFlight' | 'boundTo' | 'hasBound' | 'soleBound' | 'getRow' | 'prefetch' | 'put' | 'isLoaded' | 'viewChecksum' | 'forgetOutsideView' | 'seq' | 'forEachViewRow' | 'touched'>;
   controller: Pick<Controller, 'enqueuePass' | 'isBusy'>;
   handler: Pick<ContainerHandler, 'apply' | 'context'>;
   refusals: Pick<RefusalRegistry, 'mark' | 'clear' | 'retainOnly' | 'flush'>;
@@ -171,6 +177,7 @@ export class Resync {
   /** What the last successful pass counted, for the heartbeat of a failed one. */
   private lastCounts = { containers: 0, boundRows: 0 };
   private disagreements = 0;
+  private inconclusive = 0;
 
   private readonly relistMs: number | undefined;
   /** Start of the last list the daemon answered (local clock); undefined before the first. */
@@ -479,18 +486,31 @@ export class Resync {
   private async refreshRows(): Promise<void> {
     const { host, store, rows, metrics, log } = this.d;
     if (rows.isLoaded()) {
+      const quiet = rows.writesInFlight() === 0;
+      const seq = rows.seq();
       const theirs = await store.hostChecksum(host);
       if (sameChecksum(theirs, rows.viewChecksum())) {
         rows.forgetOutsideView();
         this.disagreements = 0;
+        this.inconclusive = 0;
         return;
       }
+      // The service's own writes ran while the database computed its figure: the two sides may
+      // differ by those alone. Keep the index (its rows are what the service wrote or read) and
+      // compare again at the next pass; under constant churn, read in full every few passes so
+      // another program's change is never missed for long.
+      if (!(quiet && rows.writesInFlight() === 0 && rows.seq() === seq) && ++this.inconclusive < MAX_INCONCLUSIVE_CHECKSUMS) {
+        rows.forgetOutsideView();
+        return;
+      }
+      this.inconclusive = 0;
       rows.replace(await store.listForHost(host));
       metrics.snapshotReads.inc({ reason: 'changed' });
       // Right after a full read the two sides agree unless a write landed in between, or the
       // database hashes the columns' bytes differently (a non-utf8mb4 table): then every pass
-      // reads in full, which is correct but costs O(rows); say so once.
-      if (!sameChecksum(theirs, rows.viewChecksum()) && ++this.disagreements === 3) {
+      // reads in full, which is correct but costs O(rows); say so once. Only a comparison with
+      // no write of the service around it counts.
+      if (quiet && rows.writesInFlight() === 0 && !sameChecksum(theirs, rows.viewChecksum()) && ++this.disagreements === 3) {
         log.warn({ database: theirs, index: rows.viewChecksum() }, "the database's checksum of the host's rows keeps differing from the service's; every pass reads the host's rows in full (is the containers table utf8mb4?)");
       }
       return;

@@ -155,6 +155,15 @@ Included by the workload templates, so `helm lint` and `helm template` report th
 {{- end }}
 {{- end }}
 {{- include "tinyforge-reconciler.validateDurations" . }}
+{{- $pct := .Values.heapPercent | default 0 | int }}
+{{- if and (gt $pct 0) (regexMatch "max-old-space-size" (.Values.nodeOptions | default "")) }}
+{{- include "tinyforge-reconciler.refuse" "nodeOptions: sets --max-old-space-size while heapPercent derives it; set heapPercent: 0 to give your own" }}
+{{- end }}
+{{- $limit := "" }}
+{{- with .Values.resources }}{{ with .limits }}{{ $limit = .memory | default "" }}{{ end }}{{ end }}
+{{- if and (gt $pct 0) $limit (not (include "tinyforge-reconciler.memoryMiB" $limit)) }}
+{{- include "tinyforge-reconciler.refuse" (printf "resources.limits.memory: %s is not a whole number of bytes, Ki, Mi, Gi, K, M or G, which heapPercent needs (or set heapPercent: 0)" (toString $limit)) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -396,6 +405,47 @@ empty so the service's own default applies.
 - name: DOCKER_LIST_TIMEOUT
   value: {{ . | toString | quote }}
 {{- end }}
+{{- with (include "tinyforge-reconciler.nodeOptions" .) }}
+- name: NODE_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+A memory quantity (`384Mi`, `1Gi`, `500M`, `402653184`) in MiB, rounded down; empty when it is
+not one of those forms.
+*/}}
+{{- define "tinyforge-reconciler.memoryMiB" -}}
+{{- $q := . | toString | trim -}}
+{{- $m := regexFind "^[0-9]+" $q -}}
+{{- if $m -}}
+{{- $n := $m | int64 -}}
+{{- $unit := trimPrefix $m $q -}}
+{{- $bytes := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "K" 1000 "M" 1000000 "G" 1000000000 -}}
+{{- if hasKey $bytes $unit -}}
+{{- div (mul $n (get $bytes $unit)) 1048576 -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+NODE_OPTIONS of the reconciler: V8's old-space limit at `heapPercent` of the container's memory
+limit (V8 otherwise sizes its heap from the node's memory and lets garbage pile up far past the
+container's limit before it collects: docs/benchmarks.md), then `nodeOptions`.
+*/}}
+{{- define "tinyforge-reconciler.nodeOptions" -}}
+{{- $opts := list -}}
+{{- $limit := "" -}}
+{{- with .Values.resources }}{{ with .limits }}{{ $limit = .memory | default "" }}{{ end }}{{ end -}}
+{{- $pct := .Values.heapPercent | default 0 | int -}}
+{{- if and $limit (gt $pct 0) -}}
+{{- $mib := include "tinyforge-reconciler.memoryMiB" $limit -}}
+{{- if $mib -}}
+{{- $opts = append $opts (printf "--max-old-space-size=%d" (div (mul ($mib | int64) $pct) 100)) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.nodeOptions }}{{ $opts = append $opts . }}{{ end -}}
+{{- join " " $opts -}}
 {{- end }}
 
 {{/*
