@@ -9,7 +9,7 @@ import type { ContainerItem } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import { EventLineLimiter } from './event-lines.js';
 import type { EventStreamOpener } from './event-watcher.js';
-import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry } from './items.js';
+import { isTinyforgeCandidate, itemFromInspect, itemFromListEntry, itemFromPicked } from './items.js';
 import { JsonArraySplitter, type SplitElement } from './json-array-stream.js';
 import { LIST_ENTRY_PICK, listVerdict, pickedId, type ListKind } from './list-entry.js';
 import { OversizedReporter, type OversizedSource } from './oversized.js';
@@ -229,7 +229,7 @@ export class DockerClient implements EventStreamOpener {
         return;
       }
       if (verdict === 'no') return;
-      const item = itemFromListEntry(JSON.parse(el.bytes.toString('utf8')) as Record<string, unknown>);
+      const item = itemFromPicked(el.fields, el.rootKind) ?? itemFromListEntry(JSON.parse(el.bytes.toString('utf8')) as Record<string, unknown>);
       if (kind === 'managed' || (item.labels[LABEL_COMPOSE_PROJECT] ?? '').startsWith(COMPOSE_PROJECT_PREFIX)) onItem(item);
     };
     let dropped = 0;

@@ -1,5 +1,6 @@
 import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED } from '../domain/labels.js';
 import type { ContainerItem } from '../domain/types.js';
+import { PickedArray, PickedFields, type Picked, type RootKind } from './json-scan.js';
 
 /**
  * Pure mapping from what a real daemon returns to {@link ContainerItem}. Daemons return null or
@@ -73,6 +74,115 @@ export function itemFromListEntry(e: Record<string, unknown>): ContainerItem {
     image: str(e.Image),
     state: str(e.State).toLowerCase(),
     labels: dispatchLabels(e.Labels),
+    ports: orderPorts(published, priv),
+  };
+}
+
+/**
+ * What `str()` (or `cleanValue()`, which agrees with it on every JSON value) gives for a picked
+ * value: undefined when only the parsed value can tell. That is an array (`String()` joins its
+ * elements), an object (`String()` throws when the object has its own `toString` key), a string
+ * longer than was kept, a number longer than was kept (its value is unknown) and a value that is
+ * not JSON (`JSON.parse` throws).
+ */
+function pickedText(v: Picked | undefined): string | undefined {
+  if (v === undefined) return '';
+  switch (v.kind) {
+    case 'string':
+      return v.value;
+    case 'number':
+      return Number.isNaN(v.value) ? undefined : String(v.value);
+    case 'true':
+      return 'true';
+    case 'false':
+      return 'false';
+    case 'null':
+      return '';
+    default:
+      return undefined;
+  }
+}
+
+/** What `portNumber()` gives for a picked value; null when only the parsed value can tell. */
+function pickedPort(v: Picked | undefined): number | undefined | null {
+  if (v === undefined) return undefined;
+  switch (v.kind) {
+    case 'number':
+      return Number.isNaN(v.value) ? null : portNumber(v.value);
+    case 'string':
+      return portNumber(v.value);
+    // A long string may be a port written with many leading zeros.
+    case 'too_long':
+    case 'invalid':
+      return null;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * {@link itemFromListEntry} from the fields the splitter picked out of the entry's bytes
+ * (`LIST_ENTRY_PICK`, src/docker/list-entry.ts), without parsing the entry: exactly what
+ * `itemFromListEntry(JSON.parse(entry))` returns, or undefined when the picked fields cannot tell
+ * (see {@link pickedText}, plus arrays with more elements than were kept); the caller then parses
+ * the entry. `spec/docker/items.picked.spec.ts` checks it against the parse on random entries.
+ *
+ * It reads only the picked fields: bytes the scanner stepped over are not validated as JSON
+ * (brackets, quotes and colons are), which `JSON.parse` would refuse; a daemon's encoder does not
+ * write such entries.
+ */
+export function itemFromPicked(f: PickedFields, rootKind: RootKind): ContainerItem | undefined {
+  if (rootKind !== 'object') return undefined;
+  const id = pickedText(f.value('Id'));
+  const image = pickedText(f.value('Image'));
+  const state = pickedText(f.value('State'));
+  if (id === undefined || image === undefined || state === undefined) return undefined;
+
+  // Every name is converted (as `names.map(str)` does), then the first non-empty one is taken.
+  let first: string | undefined;
+  const names = f.array('Names');
+  if (names) {
+    if (!names.complete) return undefined;
+    for (const n of names.items) {
+      const t = n instanceof PickedFields || n instanceof PickedArray ? undefined : pickedText(n);
+      if (t === undefined) return undefined;
+      if (first === undefined && t !== '') first = t;
+    }
+  }
+
+  const published: number[] = [];
+  const priv: number[] = [];
+  const ports = f.array('Ports');
+  if (ports) {
+    if (!ports.complete) return undefined;
+    for (const p of ports.items) {
+      // null, scalars and arrays are skipped, as in itemFromListEntry (an array has no PublicPort).
+      if (!(p instanceof PickedFields)) continue;
+      const pub = pickedPort(p.value('PublicPort'));
+      const pr = pickedPort(p.value('PrivatePort'));
+      if (pub === null || pr === null) return undefined;
+      if (pub !== undefined) published.push(pub);
+      else if (pr !== undefined) priv.push(pr);
+    }
+  }
+
+  const labels: Record<string, string> = {};
+  const raw = f.object('Labels');
+  if (raw) {
+    for (const k of DISPATCH_LABELS) {
+      if (!raw.has(k)) continue;
+      const t = pickedText(raw.value(k));
+      if (t === undefined) return undefined;
+      labels[k] = t;
+    }
+  }
+
+  return {
+    id,
+    name: (first ?? '').replace(/^\//, ''),
+    image,
+    state: state.toLowerCase(),
+    labels,
     ports: orderPorts(published, priv),
   };
 }

@@ -24,9 +24,10 @@ export interface JsonArraySplitterOptions {
  * Splits a streamed top-level JSON array (`[{...},{...}]`) into its elements as they arrive,
  * without ever holding the whole document: the list of 100,000 containers is over 100 MB of JSON,
  * and parsing it whole costs that much memory several times over (chunks, one string, the tree).
- * Each element is handed out as the bytes of one JSON value, for `JSON.parse` and mapping right
- * away, with a few fields picked on the way ({@link JsonFieldScanner}) so a caller can decide
- * whether to parse it at all.
+ * Each element is handed out as the bytes of one JSON value with the fields picked on the way
+ * ({@link JsonFieldScanner}): enough for a caller to decide whether the element matters and, for
+ * container list entries, to map it without parsing it (src/docker/items.ts `itemFromPicked`);
+ * the bytes are there for `JSON.parse` when the picked fields cannot tell.
  *
  * Memory is bounded by `maxElementBytes` (plus one chunk): an element that grows beyond it is
  * still followed to its end, across chunks, strings with brackets and escapes included, but its
@@ -36,7 +37,12 @@ export class JsonArraySplitter {
   private state: 'start' | 'first' | 'next' | 'after' | 'element' | 'done' = 'start';
   private readonly scanner: JsonFieldScanner;
   private readonly cap: number;
-  private parts: Buffer[] = [];
+  /**
+   * The kept bytes of the element being read: `parts[0..kept-1]`. One array for every element
+   * (nothing allocated per element; a list has 100,000 of them).
+   */
+  private readonly parts: Array<Buffer | undefined> = [];
+  private kept = 0;
   private size = 0;
   private dropped = 0;
 
@@ -86,7 +92,6 @@ export class JsonArraySplitter {
           }
           this.state = 'element';
           this.scanner.reset();
-          this.parts = [];
           this.size = 0;
           i--; // the scanner reads this byte
           break;
@@ -112,18 +117,24 @@ export class JsonArraySplitter {
     this.size += to - from;
     if (this.size > this.cap) {
       // What was kept of it goes too, the first time it crosses the cap.
-      this.dropped += this.parts.length > 0 ? this.size : to - from;
-      this.parts = [];
+      this.dropped += this.kept > 0 ? this.size : to - from;
+      this.release();
       return;
     }
-    if (to > from) this.parts.push(chunk.subarray(from, to));
+    if (to > from) this.parts[this.kept++] = chunk.subarray(from, to);
+  }
+
+  /** Forgets the kept bytes (the chunks they are in may go). */
+  private release(): void {
+    for (let k = 0; k < this.kept; k++) this.parts[k] = undefined;
+    this.kept = 0;
   }
 
   private finishElement(out: SplitElement[]): void {
-    const kept = this.size <= this.cap;
-    const bytes = !kept ? undefined : this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    const underCap = this.size <= this.cap;
+    const bytes = !underCap ? undefined : this.kept === 1 ? this.parts[0]! : Buffer.concat(this.parts.slice(0, this.kept) as Buffer[], this.size);
     out.push({ bytes, size: this.size, fields: this.scanner.fields, rootKind: this.scanner.rootKind });
-    this.parts = [];
+    this.release();
     this.state = 'after';
   }
 }

@@ -1,18 +1,24 @@
 import { COMPOSE_PROJECT_PREFIX, DISPATCH_LABELS, LABEL_COMPOSE_PROJECT, LABEL_MANAGED } from '../domain/labels.js';
-import type { FieldSpec, Picked, PickedFields, RootKind } from './json-scan.js';
+import { each, type FieldSpec, type Picked, type PickedFields, type RootKind } from './json-scan.js';
 
 /**
- * The cheap look at a `GET /containers/json` entry before anyone parses it: its `Id` and the
- * labels dispatch reads, picked from the bytes as they stream (src/docker/json-scan.ts). It
- * decides exactly as `isTinyforgeCandidate(itemFromListEntry(JSON.parse(entry)).labels)` would
- * (src/docker/items.ts), or says `maybe` when only a full parse can tell (a label value that is
- * an array, or a very long one): `spec/docker/list-entry.spec.ts` checks that on random entries.
+ * The cheap look at a `GET /containers/json` entry before anyone parses it: everything
+ * `itemFromListEntry` (src/docker/items.ts) reads, picked from the bytes as they stream
+ * (src/docker/json-scan.ts). From its `Id` and the labels dispatch reads, it decides exactly as
+ * `isTinyforgeCandidate(itemFromListEntry(JSON.parse(entry)).labels)` would, or says `maybe` when
+ * only a full parse can tell (a label value that is an array, or a very long one):
+ * `spec/docker/items.prescan.spec.ts` checks that on random entries. The rest makes the item
+ * itself (`itemFromPicked` in src/docker/items.ts), so a candidate is not parsed either.
  */
 
-/** What the splitter picks from every list entry. */
+/** What the splitter picks from every list entry: what `itemFromListEntry` reads. */
 export const LIST_ENTRY_PICK: FieldSpec = {
   Id: true,
+  Names: each(true),
+  Image: true,
+  State: true,
   Labels: Object.fromEntries(DISPATCH_LABELS.map((k) => [k, true as const])),
+  Ports: each({ PublicPort: true, PrivatePort: true }),
 };
 
 /** The same for an event line: its container (legacy `id`, then `Actor.ID`). */
