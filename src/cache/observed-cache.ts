@@ -1,4 +1,6 @@
 import type { ContainerItem } from '../domain/types.js';
+import { sharedStrings } from '../util/string-pool.js';
+import { LABEL_COMPOSE_NUMBER, LABEL_COMPOSE_SERVICE, LABEL_MANAGED, LABEL_ROLE, LABEL_WORKLOAD_KIND } from '../domain/labels.js';
 
 /** What the cache holds of one container; updated in place, so a steady list allocates nothing per entry. */
 interface Entry {
@@ -94,10 +96,10 @@ export class ObservedCache {
         else if (!((this.stale.get(id) ?? 0) > listStartedVersion)) this.markStale(id, { rowsMayHaveChanged: false });
       }
       if (e === undefined) {
-        this.entries.set(id, { item: image === it.image ? it : { ...it, image }, at: listedAt, listGen: gen, inspected: 0, configImage });
+        this.entries.set(id, { item: kept(it, image), at: listedAt, listGen: gen, inspected: 0, configImage });
         return;
       }
-      if (!sameItem(e.item, it, image)) e.item = image === it.image ? it : { ...it, image };
+      if (!sameItem(e.item, it, image)) e.item = kept(it, image);
       e.at = listedAt;
       e.listGen = gen;
       e.inspected = 0;
@@ -179,9 +181,9 @@ export class ObservedCache {
       this.gone.delete(id);
       const e = this.entries.get(id);
       // `Config.Image` is kept until the next list, which keeps it only where the list shows an image ID.
-      if (e === undefined) this.entries.set(id, { item, at: inspectedAt, listGen: 0, inspected: version, configImage: item.image });
+      if (e === undefined) this.entries.set(id, { item: kept(item, item.image), at: inspectedAt, listGen: 0, inspected: version, configImage: item.image });
       else {
-        e.item = item;
+        e.item = kept(item, item.image);
         e.at = inspectedAt;
         e.inspected = version;
         e.configImage = item.image;
@@ -221,6 +223,27 @@ class KeyView implements ReadonlySet<string> {
 
 function* mapItems(entries: IterableIterator<Entry>): IterableIterator<ContainerItem> {
   for (const e of entries) yield e.item;
+}
+
+const NO_PORTS: readonly number[] = Object.freeze([]);
+/** Labels with few distinct values (never the IDs, which would crowd the pool). */
+const POOLED_LABELS = new Set([LABEL_MANAGED, LABEL_WORKLOAD_KIND, LABEL_ROLE, LABEL_COMPOSE_SERVICE, LABEL_COMPOSE_NUMBER]);
+
+/**
+ * The item as the cache keeps it (for as long as the container lives): `image` as its image, its
+ * low-variety strings pooled (src/util/string-pool.ts), no array of its own for no ports.
+ */
+function kept(it: ContainerItem, image: string): ContainerItem {
+  const labels: Record<string, string> = {};
+  for (const k in it.labels) labels[k] = POOLED_LABELS.has(k) ? sharedStrings.intern(it.labels[k]!) : it.labels[k]!;
+  return {
+    id: it.id,
+    name: it.name,
+    image: sharedStrings.intern(image),
+    state: sharedStrings.intern(it.state),
+    labels,
+    ports: it.ports.length === 0 ? (NO_PORTS as number[]) : it.ports,
+  };
 }
 
 /** Whether `a` says what `b` says with `image` as its image (the list's content, compared field by field). */

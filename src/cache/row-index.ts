@@ -3,6 +3,26 @@ import type { ObservedRow } from '../domain/types.js';
 import { observedRowChecksum, type StoredRow, type ViewChecksum } from '../store/containers.repository.js';
 import { keepAliveClock, type Clock } from '../util/clock-source.js';
 import { numberOption } from '../util/options.js';
+import { sharedStrings } from '../util/string-pool.js';
+
+/**
+ * A row read from the table as the index keeps it: a literal of fixed shape (an object rest
+ * `{ lastSeenAt, ...row }` gave every row a hidden class of its own, ~330 bytes each), its
+ * low-variety columns pooled (src/util/string-pool.ts).
+ */
+function observedOf(r: StoredRow): ObservedRow {
+  return {
+    id: r.id,
+    workloadId: r.workloadId,
+    workloadKind: sharedStrings.intern(r.workloadKind),
+    role: sharedStrings.intern(r.role),
+    containerId: r.containerId,
+    imageRef: sharedStrings.intern(r.imageRef),
+    host: sharedStrings.intern(r.host),
+    state: sharedStrings.intern(r.state) as ObservedRow['state'],
+    port: r.port,
+  };
+}
 
 /** The shared answer for a container without rows (callers never mutate it). */
 const NONE: ObservedRow[] = [];
@@ -87,10 +107,7 @@ export class RowIndex implements RowLookup {
     this.absentRows = new Set();
     this.meta = new Map();
     this.view = { count: 0, sum: 0, xor: 0 };
-    for (const r of rows) {
-      const { lastSeenAt, ...row } = r;
-      this.put(row, lastSeenAt ?? null);
-    }
+    for (const r of rows) this.put(observedOf(r), r.lastSeenAt ?? null);
     this.loaded = true;
   }
 
@@ -317,10 +334,7 @@ export class RowIndex implements RowLookup {
   /** Reads these keys from the database whether known or not, and records what it found. */
   private async refetch(containerIds: readonly string[], rowIds: readonly string[]): Promise<void> {
     const found = await this.finder.findByContainerOrRowIds(containerIds, rowIds);
-    for (const r of found) {
-      const { lastSeenAt, ...row } = r;
-      this.put(row, lastSeenAt ?? null);
-    }
+    for (const r of found) this.put(observedOf(r), r.lastSeenAt ?? null);
     const foundRows = new Set(found.map((r) => r.id));
     for (const x of containerIds) {
       // Rows the index held as bound to x that the database no longer binds to it: forget them
