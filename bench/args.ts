@@ -22,6 +22,8 @@ export const USAGE = `node --expose-gc dist/bench/run.js [options]
   --service-env K=V,...         extra environment for the service (e.g. WRITE_BATCH_SIZE=2000); repeatable
   --service-preload FILE.mjs    a module loaded into the service process first (--import)
   --service-node-options '...'  extra Node flags for the service process; repeatable
+  --no-heap-limit               V8's own heap sizing instead of the chart's (--max-old-space-size at
+                                heapPercent of the memory limit recommended for N: bench/sizing.ts)
   --cycles N                    real-engine stop/start/rm/run cycles (default 60; --quick: at most 15)
   --burst-seconds S             length of the simulator burst (default 10; --quick: at most 4)
   --burst-rate R                state changes per second of the burst (default 200)
@@ -59,6 +61,8 @@ export interface BenchOptions {
   servicePreload?: string;
   /** Extra Node flags for the service process (e.g. --max-old-space-size=300). */
   serviceNodeOptions: string[];
+  /** The chart's heap limit for N (bench/sizing.ts); false: V8's default. */
+  heapLimit: boolean;
   /** Only re-render docs/benchmarks.md from a saved run. */
   renderFrom?: string;
 }
@@ -87,6 +91,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'service-env': { type: 'string', multiple: true },
       'service-preload': { type: 'string' },
       'service-node-options': { type: 'string', multiple: true },
+      'no-heap-limit': { type: 'boolean' },
       cycles: { type: 'string' },
       'burst-seconds': { type: 'string' },
       'burst-rate': { type: 'string' },
@@ -125,6 +130,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     fastDb: values['fast-db'] ?? false,
     serviceEnv,
     serviceNodeOptions: (values['service-node-options'] ?? []).flatMap((v) => v.split(/\s+/).filter(Boolean)),
+    heapLimit: !values['no-heap-limit'],
   };
   if (values['service-preload'] !== undefined) o.servicePreload = path.resolve(values['service-preload']);
   if (values['render-from'] !== undefined) o.renderFrom = path.resolve(values['render-from']);

@@ -22,6 +22,7 @@ import { observedRowFor } from './fleet.js';
 import { cpuPerPass, cpuRate } from './hourly.js';
 import { realEngineLatency, simBurstLatency, type BurstResult, type RealEngineResult } from './latency.js';
 import { RpcChild } from './rpc.js';
+import { heapFlagFor } from './sizing.js';
 import { fmtInt, fmtMb, fmtMs, mean, median } from './stats.js';
 
 /** Passes per size (the baseline is measured on fewer passes as N grows). */
@@ -57,9 +58,11 @@ function startBaselineChild(): RpcChild {
 }
 
 /** The service in its own process (bench/service-child.ts), with the options' preload and Node flags. */
-function startServiceChild(opts: Pick<BenchOptions, 'profile' | 'servicePreload' | 'serviceNodeOptions'>, tag: string): RpcChild {
+function startServiceChild(opts: Pick<BenchOptions, 'profile' | 'servicePreload' | 'serviceNodeOptions' | 'heapLimit'>, tag: string, n: number): RpcChild {
   const execArgv = ['--expose-gc'];
   if (opts.servicePreload) execArgv.push('--import', opts.servicePreload);
+  // The heap limit the chart derives from the recommended memory limit for n (bench/sizing.ts).
+  if (opts.heapLimit && !opts.serviceNodeOptions.some((o) => o.startsWith('--max-old-space-size'))) execArgv.push(heapFlagFor(n));
   execArgv.push(...opts.serviceNodeOptions);
   if (opts.profile && tag === 'events') execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(tmpDir, 'prof')}`, `--cpu-prof-name=service-${tag}-${Date.now()}.cpuprofile`);
   return RpcChild.start('service', path.join(here, 'service-child.js'), { logFile: path.join(tmpDir, `service-${tag}.log`), execArgv });
@@ -361,7 +364,7 @@ export async function runSize(maria: MariaDbServer, counter: StatementCounter, n
     await seedDesired(maria, svc.name, n + reserve);
     log(`N=${fmtInt(n)}: service: starting (its boot pass is the cold pass)`);
     const serviceEnv = { DATABASE_URL: svc.url, DOCKER_HOST: started.dockerHost, HOST_NAME: 'local', RECONCILE_INTERVAL: '5m', ...opts.serviceEnv };
-    const child = startServiceChild(opts, String(n));
+    const child = startServiceChild(opts, String(n), n);
     let service: ServiceResult;
     let burst: BurstResult | undefined;
     let daemonListMs: number;
@@ -508,7 +511,7 @@ export async function runSize(maria: MariaDbServer, counter: StatementCounter, n
  */
 async function runCacheOnly(n: number, passes: number, sim: RpcChild, counter: StatementCounter, env: Record<string, string>, opts: BenchOptions): Promise<CacheOnlyResult> {
   log(`N=${fmtInt(n)}: service with RELIST_INTERVAL=${env.RELIST_INTERVAL}: starting a second process`);
-  const child = startServiceChild(opts, `${n}-cache`);
+  const child = startServiceChild(opts, `${n}-cache`, n);
   try {
     const st = (await child.call('start', { env })) as { startMs: number };
     await child.call('waitPasses', { count: 1 });
@@ -589,7 +592,7 @@ export async function measure(opts: BenchOptions): Promise<RawRun> {
     if (opts.events && opts.realEngine) {
       log(`event latency against a private Docker engine: ${opts.realCycles} cycles of stop/start/rm -f/run over ${opts.realContainers} containers`);
       try {
-        real = await realEngineLatency(maria, () => startServiceChild(opts, 'events'), { containers: opts.realContainers, cycles: opts.realCycles, log });
+        real = await realEngineLatency(maria, () => startServiceChild(opts, 'events', opts.realContainers), { containers: opts.realContainers, cycles: opts.realCycles, log });
       } catch (err) {
         log(`real-engine latency failed: ${errorMessage(err, { stack: true })}`);
       }

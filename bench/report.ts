@@ -11,6 +11,7 @@ import { repoRoot } from './env.js';
 import { cpuSecondsPerHour, daemonListSecondsPerHour, HOUR_MS, INTERVAL_MS, relistSchedule, RELIST_MS, servicePassesPerHour, tickerTicksPerHour } from './hourly.js';
 import type { Dist, BurstResult, RealEngineResult } from './latency.js';
 import type { RawRun, SizeResult } from './orchestrate.js';
+import { heapFlagFor, memoryLimitFor } from './sizing.js';
 import { fmtInt, fmtMb, fmtMs, fmtMsWhole, mean, median, table } from './stats.js';
 
 const PHASES = ['list', 'desired', 'snapshot', 'prefetch', 'reconcile', 'sweep', 'touch'];
@@ -26,6 +27,14 @@ function medianPhases(reports: PassReport[]): Record<string, number> {
 }
 
 /** One of the issue's goals: what it is, what the run measured, met or missed (or not measured in this run). */
+/** How the service's V8 heap was limited (bench/sizing.ts): as the chart would, or not at all. */
+function heapText(opts: { heapLimit?: boolean; sizes: number[]; serviceNodeOptions?: string[] }): string {
+  const tick = '`';
+  if (opts.heapLimit === false) return `V8's own heap sizing (${tick}--no-heap-limit${tick}).`;
+  const flags = opts.sizes.map((n) => `${fmtInt(n)}: ${memoryLimitFor(n)}Mi -> ${tick}${heapFlagFor(n)}${tick}`).join('; ');
+  return `Heap limited as the chart does it (${tick}heapPercent${tick} 60% of the memory limit its values table recommends for N, bench/sizing.ts): ${flags}.`;
+}
+
 export interface Goal {
   what: string;
   measured: string;
@@ -381,7 +390,7 @@ in the same run (figures in the tables below):
   cannot be told to run a pass now); passes are forced with \`runPassNow()\` (RECONCILE_INTERVAL=5m, so no timer pass interferes);
   its boot pass on an empty table is the cold pass. Default settings (4 workers, batches of 500, pool of 10, RELIST_INTERVAL=0: a
   list every pass), LEADER_ELECTION=false, workload-status service included (it records every row transition). Phase times come
-  from \`Date.now()\` (whole milliseconds).
+  from \`Date.now()\` (whole milliseconds). ${heapText(opts)}
 - **Service from the cache**: a second service process on the table the first one left, with RELIST_INTERVAL=1h (it must exceed the
   5m interval to take effect): its boot pass and the pass the event stream's opening triggers list; every measured pass after
   them decides from the cache the event stream keeps (the simulator's count of list requests checks it: see the per-hour table).

@@ -3,7 +3,7 @@ import { checkRequest, MAX_TARGET_LENGTH, type RequestHeaders } from '../../src/
 
 const ID = '3f4e9a0c1b2d3f4e9a0c1b2d3f4e9a0c1b2d3f4e9a0c1b2d3f4e9a0c1b2d3f4e';
 
-/** What the reconciler's own Docker client sends (src/docker/docker.client.ts through dockerode). */
+/** What the reconciler's own Docker client sends (src/docker/docker.client.ts, plain HTTP). */
 const ALLOWED: Array<[string, string, string]> = [
   ['GET', '/_ping', '/_ping'],
   ['HEAD', '/_ping', '/_ping'],

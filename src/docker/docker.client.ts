@@ -1,5 +1,5 @@
-import Docker from 'dockerode';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type RequestOptions } from 'node:http';
+import https from 'node:https';
 import { setMaxListeners } from 'node:events';
 import { pipeline, type Readable } from 'node:stream';
 import type { DockerConfig } from '../config.js';
@@ -85,13 +85,9 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-type Dial = (o: unknown, cb: (err: unknown, res?: IncomingMessage) => void) => void;
-
-/** Every status is handed to us: docker-modem would read an error answer whole, however long. */
-const ANY_STATUS: Record<number, true> = Object.fromEntries(Array.from({ length: 500 }, (_, k) => [k + 100, true]));
 
 /**
- * The only module that talks to dockerode. Read-only by construction: it calls
+ * The only module that talks to the Engine API (plain HTTP over its socket). Read-only by construction: it calls
  * `GET /_ping`, `GET /containers/json`, `GET /containers/{id}/json` and
  * `GET /events`, nothing else, so it works through a read-only socket proxy.
  *
@@ -109,8 +105,10 @@ const ANY_STATUS: Record<number, true> = Object.fromEntries(Array.from({ length:
  *   a daemon that drips bytes.
  */
 export class DockerClient implements EventStreamOpener {
-  private readonly api: Docker;
-  private readonly streamApi: Docker;
+  /** Plain HTTP to the Engine API (no SDK: four GET calls do not need one, and it cost ~25 MB of RSS). */
+  private readonly transport: typeof http | typeof https;
+  private readonly endpoint: RequestOptions;
+  private readonly eventIdleMs: number | undefined;
   private readonly closing = new AbortController();
   private readonly timeoutMs: number;
   private readonly maxEntryBytes: number;
@@ -120,14 +118,13 @@ export class DockerClient implements EventStreamOpener {
   private readonly dropped = new DroppedBytes();
 
   constructor(cfg: DockerConfig, opts: DockerClientOptions = {}) {
-    const base: Docker.DockerOptions =
-      cfg.kind === 'unix' ? { socketPath: cfg.socketPath } : { host: cfg.host, port: cfg.port, protocol: cfg.protocol };
+    this.endpoint = cfg.kind === 'unix' ? { socketPath: cfg.socketPath } : { host: cfg.host, port: cfg.port };
+    this.transport = cfg.kind === 'tcp' && cfg.protocol === 'https' ? https : http;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
     this.listTimeoutMs = opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
-    this.api = new Docker({ ...base, timeout: this.timeoutMs });
-    // No client timeout on the event stream: it is idle for long stretches by nature.
-    this.streamApi = new Docker(opts.eventStreamIdleTimeoutMs ? { ...base, timeout: opts.eventStreamIdleTimeoutMs } : base);
+    // No idle timeout on the event stream unless asked: it is idle for long stretches by nature.
+    this.eventIdleMs = opts.eventStreamIdleTimeoutMs;
     // One listener per call in flight (workers inspect concurrently): no leak warning for that.
     setMaxListeners(0, this.closing.signal);
     const metrics = opts.metrics;
@@ -214,7 +211,7 @@ export class DockerClient implements EventStreamOpener {
    * only when its picked fields say it is one this list keeps (or cannot tell).
    */
   private async streamList(kind: ListKind, filters: Record<string, string[]>, onItem: (item: ContainerItem) => void, signal: AbortSignal): Promise<void> {
-    const res = await this.open(this.api, '/containers/json?', { all: true, filters: JSON.stringify(filters) }, signal, 'container list');
+    const res = await this.open(this.timeoutMs, '/containers/json', { all: true, filters: JSON.stringify(filters) }, signal, 'container list');
     const splitter = new JsonArraySplitter({ maxElementBytes: this.maxEntryBytes, pick: LIST_ENTRY_PICK });
     const take = (el: SplitElement) => {
       const verdict = listVerdict(kind, el.fields, el.rootKind);
@@ -277,7 +274,7 @@ export class DockerClient implements EventStreamOpener {
   private async inspectDoc(ref: string, opts: CallOptions): Promise<Record<string, unknown> | undefined> {
     const what = `inspect of container ${ref}`;
     const body = await this.withDeadline(what, this.timeoutMs, 'the Docker request timeout', opts, async (signal) => {
-      const res = await this.open(this.api, `/containers/${encodeURIComponent(ref)}/json`, undefined, signal, what, [404]);
+      const res = await this.open(this.timeoutMs, `/containers/${encodeURIComponent(ref)}/json`, undefined, signal, what, [404]);
       if (res.statusCode === 404) {
         res.resume();
         res.destroy();
@@ -299,7 +296,7 @@ export class DockerClient implements EventStreamOpener {
   /** `GET /_ping`, within `timeoutMs`. */
   async ping(opts: CallOptions = {}): Promise<void> {
     await this.withDeadline('docker ping', this.timeoutMs, 'the Docker request timeout', opts, async (signal) => {
-      const res = await this.open(this.api, '/_ping', undefined, signal, 'docker ping');
+      const res = await this.open(this.timeoutMs, '/_ping', undefined, signal, 'docker ping');
       if ((await readBounded(res, MAX_ERROR_BODY_BYTES, signal, 'docker ping')) === undefined) throw new EntryTooLargeError('docker ping', MAX_ERROR_BODY_BYTES);
     });
   }
@@ -313,7 +310,7 @@ export class DockerClient implements EventStreamOpener {
     const both = linked([signal, this.closing.signal]);
     let res: IncomingMessage;
     try {
-      res = await this.open(this.streamApi, '/events?', { filters: JSON.stringify({ type: ['container'] }) }, both.signal, 'event stream');
+      res = await this.open(this.eventIdleMs, '/events', { filters: JSON.stringify({ type: ['container'] }) }, both.signal, 'event stream');
     } catch (err) {
       both.dispose();
       throw err;
@@ -353,29 +350,39 @@ export class DockerClient implements EventStreamOpener {
    * `accept`); any other status rejects with {@link DockerApiError}. Rejects at once when
    * `signal` aborted, and the response is destroyed when it aborts later.
    */
-  private open(api: Docker, path: string, query: Record<string, unknown> | undefined, signal: AbortSignal, what: string, accept: number[] = []): Promise<IncomingMessage> {
+  /**
+   * `GET path?query`; resolves with the response once it started with 200 (or a status in
+   * `accept`), rejects with {@link DockerApiError} (its message read up to 64 KiB) otherwise.
+   * `idleMs`: the socket may stay silent this long before the request is cut. An abort cuts the
+   * request, or later the response, wherever it is.
+   */
+  private open(idleMs: number | undefined, path: string, query: Record<string, unknown> | undefined, signal: AbortSignal, what: string, accept: number[] = []): Promise<IncomingMessage> {
     if (signal.aborted) return Promise.reject(abortError(signal, what));
+    const qs = query ? new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
     return new Promise<IncomingMessage>((resolve, reject) => {
       let settled = false;
-      const onAbort = () => {
+      const req = this.transport.request({ ...this.endpoint, method: 'GET', path: qs ? `${path}?${qs}` : path, ...(idleMs ? { timeout: idleMs } : {}) });
+      const fail = (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
-        reject(abortError(signal, what));
+        reject(e);
+      };
+      const onAbort = () => {
+        req.destroy();
+        fail(abortError(signal, what));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const dial = (api.modem as unknown as { dial: Dial }).dial.bind(api.modem);
-      dial({ path, method: 'GET', options: query ?? {}, isStream: true, statusCodes: ANY_STATUS, abortSignal: signal }, (err, res) => {
+      if (idleMs) req.on('timeout', () => req.destroy(new Error(`${what}: the daemon sent nothing for ${formatMs(idleMs)}`)));
+      // After the response started, its own errors reach whoever reads it.
+      req.on('error', (err) => fail(signal.aborted ? abortError(signal, what) : err));
+      req.on('response', (res) => {
         signal.removeEventListener('abort', onAbort);
         if (settled) {
-          res?.destroy();
+          res.destroy();
           return;
         }
         settled = true;
-        if (err || !res) return reject(signal.aborted ? abortError(signal, what) : (err ?? new Error(`${what}: no response`)));
-        if (signal.aborted) {
-          res.destroy();
-          return reject(abortError(signal, what));
-        }
         const status = res.statusCode ?? 0;
         if (status === 200 || accept.includes(status)) {
           // Later aborts (deadline, shutdown) cut the response wherever it is.
@@ -389,6 +396,7 @@ export class DockerClient implements EventStreamOpener {
           (e: unknown) => reject(e),
         );
       });
+      req.end();
     });
   }
 }
