@@ -22,7 +22,7 @@ import { observedRowFor } from './fleet.js';
 import { cpuPerPass, cpuRate } from './hourly.js';
 import { realEngineLatency, simBurstLatency, type BurstResult, type RealEngineResult } from './latency.js';
 import { RpcChild } from './rpc.js';
-import { heapFlagFor } from './sizing.js';
+import { chartNodeFlags } from './sizing.js';
 import { fmtInt, fmtMb, fmtMs, mean, median } from './stats.js';
 
 /** Passes per size (the baseline is measured on fewer passes as N grows). */
@@ -61,8 +61,9 @@ function startBaselineChild(): RpcChild {
 function startServiceChild(opts: Pick<BenchOptions, 'profile' | 'servicePreload' | 'serviceNodeOptions' | 'heapLimit'>, tag: string, n: number): RpcChild {
   const execArgv = ['--expose-gc'];
   if (opts.servicePreload) execArgv.push('--import', opts.servicePreload);
-  // The heap limit the chart derives from the recommended memory limit for n (bench/sizing.ts).
-  if (opts.heapLimit && !opts.serviceNodeOptions.some((o) => o.startsWith('--max-old-space-size'))) execArgv.push(heapFlagFor(n));
+  // The V8 flags the chart's defaults give an agent sized for n (bench/sizing.ts); a flag given
+  // with --service-node-options wins.
+  if (opts.heapLimit) for (const f of chartNodeFlags(n)) if (!opts.serviceNodeOptions.some((o) => o.startsWith(f.split('=')[0]!))) execArgv.push(f);
   execArgv.push(...opts.serviceNodeOptions);
   if (opts.profile && tag === 'events') execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(tmpDir, 'prof')}`, `--cpu-prof-name=service-${tag}-${Date.now()}.cpuprofile`);
   return RpcChild.start('service', path.join(here, 'service-child.js'), { logFile: path.join(tmpDir, `service-${tag}.log`), execArgv });

@@ -11,7 +11,7 @@ import { repoRoot } from './env.js';
 import { cpuSecondsPerHour, daemonListSecondsPerHour, HOUR_MS, INTERVAL_MS, relistSchedule, RELIST_MS, servicePassesPerHour, tickerTicksPerHour } from './hourly.js';
 import type { Dist, BurstResult, RealEngineResult } from './latency.js';
 import type { RawRun, SizeResult } from './orchestrate.js';
-import { heapFlagFor, memoryLimitFor } from './sizing.js';
+import { chartNodeFlags, memoryLimitFor } from './sizing.js';
 import { fmtInt, fmtMb, fmtMs, fmtMsWhole, mean, median, table } from './stats.js';
 
 const PHASES = ['list', 'desired', 'snapshot', 'prefetch', 'reconcile', 'sweep', 'touch'];
@@ -31,8 +31,8 @@ function medianPhases(reports: PassReport[]): Record<string, number> {
 function heapText(opts: { heapLimit?: boolean; sizes: number[]; serviceNodeOptions?: string[] }): string {
   const tick = '`';
   if (opts.heapLimit === false) return `V8's own heap sizing (${tick}--no-heap-limit${tick}).`;
-  const flags = opts.sizes.map((n) => `${fmtInt(n)}: ${memoryLimitFor(n)}Mi -> ${tick}${heapFlagFor(n)}${tick}`).join('; ');
-  return `Heap limited as the chart does it (${tick}heapPercent${tick} 60% of the memory limit its values table recommends for N, bench/sizing.ts): ${flags}.`;
+  const flags = opts.sizes.map((n) => `${fmtInt(n)}: ${memoryLimitFor(n)}Mi -> ${tick}${chartNodeFlags(n).join(' ')}${tick}`).join('; ');
+  return `V8 flags as the chart's defaults set them (${tick}heapPercent${tick} 60% of the memory limit its values table recommends for N, ${tick}semiSpaceMiB${tick} 4; bench/sizing.ts): ${flags}.`;
 }
 
 export interface Goal {

@@ -6,6 +6,7 @@
  * chart cannot drift from the code; the PrometheusRule against files/prometheus-rules.yaml, the
  * file `promtool test rules` checks.
  */
+import { chartNodeFlags, memoryLimitFor, SIZING } from '../../bench/sizing.js';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -334,6 +335,8 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       { name: 'heapPercent above 90', set: ['heapPercent=95'], message: /\/heapPercent/ },
       { name: 'a memory limit heapPercent cannot read', set: ['resources.limits.memory=0.5Gi'], message: /resources\.limits\.memory: 0\.5Gi is not a whole number of bytes, Ki, Mi, Gi, K, M or G, which heapPercent needs/ },
       { name: 'nodeOptions giving its own heap limit while heapPercent derives one', set: ['nodeOptions=--max-old-space-size=100'], message: /nodeOptions: sets --max-old-space-size while heapPercent derives it/ },
+      { name: 'nodeOptions giving its own semi-space while semiSpaceMiB sets one', set: ['nodeOptions=--max-semi-space-size=8'], message: /nodeOptions: sets --max-semi-space-size while semiSpaceMiB sets it/ },
+      { name: 'semiSpaceMiB above 64', set: ['semiSpaceMiB=128'], message: /\/semiSpaceMiB/ },
     ];
     for (const b of bad) {
       it(`fails for ${b.name}`, function () {
@@ -454,15 +457,26 @@ describe('Helm chart charts/tinyforge-reconciler (real helm)', function () {
       expect(reconcilerEnv(docs).has('API_TOKEN'), 'open API by default').to.equal(false);
     });
 
+    it('defaults to the Sizing row for 10,000 containers, with the V8 flags the benchmark ran the service with (bench/sizing.ts)', function () {
+      const env = reconcilerEnv(render({}).docs);
+      expect(env.get('NODE_OPTIONS')?.value).to.equal(chartNodeFlags(10_000).join(' '));
+      const reconciler = render({}).docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec.containers.find((c: { name: string }) => c.name === 'reconciler');
+      expect(reconciler.resources.limits.memory).to.equal(`${memoryLimitFor(10_000)}Mi`);
+      const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+      for (const s of SIZING) expect(readme, `Sizing row for ${s.upTo}`).to.match(new RegExp(`\\| ${s.upTo.toLocaleString('en-US')} \\| \\\`${s.memoryMi}Mi\\\``));
+    });
+
     it('sizes V8\'s old space at heapPercent of the memory limit (NODE_OPTIONS), in every unit, and not at all when off', function () {
       const nodeOptions = (set: string[]) => reconcilerEnv(render({ set }).docs).get('NODE_OPTIONS')?.value;
-      expect(nodeOptions([])).to.equal('--max-old-space-size=230');
-      expect(nodeOptions(['resources.limits.memory=1Gi'])).to.equal('--max-old-space-size=614');
-      expect(nodeOptions(['resources.limits.memory=500M'])).to.equal('--max-old-space-size=285');
-      expect(nodeOptions(['resources.limits.memory=402653184', 'heapPercent=50'])).to.equal('--max-old-space-size=192');
-      expect(nodeOptions(['resources.limits.memory=524288Ki', 'nodeOptions=--max-semi-space-size=8'])).to.equal('--max-old-space-size=307 --max-semi-space-size=8');
-      expect(nodeOptions(['heapPercent=0'])).to.equal(undefined);
-      expect(nodeOptions(['resources.limits=null'])).to.equal(undefined);
+      const off = 'semiSpaceMiB=0';
+      expect(nodeOptions(['resources.limits.memory=384Mi'])).to.equal('--max-old-space-size=230 --max-semi-space-size=4');
+      expect(nodeOptions(['resources.limits.memory=1Gi', off])).to.equal('--max-old-space-size=614');
+      expect(nodeOptions(['resources.limits.memory=500M', off])).to.equal('--max-old-space-size=285');
+      expect(nodeOptions(['resources.limits.memory=402653184', 'heapPercent=50', off])).to.equal('--max-old-space-size=192');
+      expect(nodeOptions(['resources.limits.memory=524288Ki', off, 'nodeOptions=--max-semi-space-size=8'])).to.equal('--max-old-space-size=307 --max-semi-space-size=8');
+      expect(nodeOptions(['heapPercent=0', off])).to.equal(undefined);
+      expect(nodeOptions(['resources.limits=null', off])).to.equal(undefined);
+      expect(nodeOptions(['heapPercent=0'])).to.equal('--max-semi-space-size=4');
     });
 
     it('takes HOST_NAME from the node name and talks to Docker through the docker-proxy socket', function () {

@@ -159,6 +159,9 @@ Included by the workload templates, so `helm lint` and `helm template` report th
 {{- if and (gt $pct 0) (regexMatch "max-old-space-size" (.Values.nodeOptions | default "")) }}
 {{- include "tinyforge-reconciler.refuse" "nodeOptions: sets --max-old-space-size while heapPercent derives it; set heapPercent: 0 to give your own" }}
 {{- end }}
+{{- if and (gt (.Values.semiSpaceMiB | default 0 | int) 0) (regexMatch "max-semi-space-size" (.Values.nodeOptions | default "")) }}
+{{- include "tinyforge-reconciler.refuse" "nodeOptions: sets --max-semi-space-size while semiSpaceMiB sets it; set semiSpaceMiB: 0 to give your own" }}
+{{- end }}
 {{- $limit := "" }}
 {{- with .Values.resources }}{{ with .limits }}{{ $limit = .memory | default "" }}{{ end }}{{ end }}
 {{- if and (gt $pct 0) $limit (not (include "tinyforge-reconciler.memoryMiB" $limit)) }}
@@ -431,7 +434,8 @@ not one of those forms.
 {{/*
 NODE_OPTIONS of the reconciler: V8's old-space limit at `heapPercent` of the container's memory
 limit (V8 otherwise sizes its heap from the node's memory and lets garbage pile up far past the
-container's limit before it collects: docs/benchmarks.md), then `nodeOptions`.
+container's limit before it collects: docs/benchmarks.md), its young generation's semi-space
+(`semiSpaceMiB`), then `nodeOptions`.
 */}}
 {{- define "tinyforge-reconciler.nodeOptions" -}}
 {{- $opts := list -}}
@@ -444,6 +448,7 @@ container's limit before it collects: docs/benchmarks.md), then `nodeOptions`.
 {{- $opts = append $opts (printf "--max-old-space-size=%d" (div (mul ($mib | int64) $pct) 100)) -}}
 {{- end -}}
 {{- end -}}
+{{- with (.Values.semiSpaceMiB | default 0 | int) }}{{ $opts = append $opts (printf "--max-semi-space-size=%d" .) }}{{ end -}}
 {{- with .Values.nodeOptions }}{{ $opts = append $opts . }}{{ end -}}
 {{- join " " $opts -}}
 {{- end }}
