@@ -12,7 +12,7 @@
  * were removed.
  *
  * The local agent runs in-process (`RECONCILE_INTERVAL=5m`: passes are explicit, through
- * `runPassNow()`), its Docker client's `listManaged` wrapped so a test can act between a pass's
+ * `runPassNow()`), its Docker client's `visitManaged` wrapped so a test can act between a pass's
  * list and the rest of the pass. The deployer (spec/support/deployer.ts) runs as a separate OS
  * process in scenario 1 and in-process, step by step, through its own database session in
  * scenario 2. The clock scenario runs the service as a child process under libfaketime.
@@ -202,12 +202,12 @@ class Agent {
     const log = process.env.TEST_LOG ? createLogger('debug') : silentLogger();
     // The seam: a Docker client whose list runs the scenario's hook between a pass's list and its sweep.
     const docker = new DockerClient(config.docker);
-    const list = docker.listManaged.bind(docker);
-    docker.listManaged = async () => {
-      const items = await list();
+    // A pass streams the list (visitManaged); `explain` and the rest still call listManaged.
+    const visit = docker.visitManaged.bind(docker);
+    docker.visitManaged = async (onItem, opts) => {
+      await visit(onItem, opts);
       const hook = a.listHooks.shift();
       if (hook) await hook();
-      return items;
     };
     a.app = new App(config, { log, registry: new Registry(), docker, onPass: (r) => a.passes.push(r), watchBackoff: { baseMs: 50, maxMs: 1000, healthyAfterMs: 5000 } });
     await a.app.start();

@@ -34,13 +34,15 @@ export interface HarnessOptions {
   lastSeenMaxAgeMs?: number;
   /** The desired state's loader (default: `desiredLoader()`, which reloads at every pass). */
   desiredLoader?: DesiredStateLoader;
+  /** DESIRED_STATE_RECHECK (ms); default 0, a fingerprint check at every pass. */
+  desiredRecheckMs?: number;
 }
 
 export function resyncHarness(o: HarnessOptions = {}) {
   const docker = new FakeDocker(o.docker ?? []);
   const table = new FakeTable(o.rows ?? []);
   const observed = new ObservedCache();
-  const desired = new DesiredStateCache(o.desiredLoader ?? desiredLoader().loader);
+  const desired = new DesiredStateCache(o.desiredLoader ?? desiredLoader().loader, { recheckEveryMs: o.desiredRecheckMs ?? 0 });
   const clock = new DatabaseClock(() => Date.now());
   const rows = new RowIndex(table, { lingerMs: 0, host: HOST, dbNow: () => clock.now() });
   const writer = new BatchWriter(table, HOST, { lingerMs: 0 });

@@ -22,7 +22,8 @@ export interface DesiredStateSource extends DesiredStateView {
   loadedAtMs(): number;
 }
 
-const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
+/** Refusals a reload of the desired state may lift (the workload may have been created since it was read). */
+export const RELOADABLE: ReadonlySet<UnmatchedReason> = new Set(['unknown_workload', 'unknown_site', 'unknown_stack', 'unknown_stack_workload']);
 
 /** Marks rows missing by compare-and-set on (row ID, container ID); returns how many changed. */
 export type RowRetirer = (host: string, rows: ReadonlyArray<{ id: string; containerId: string }>) => Promise<number>;

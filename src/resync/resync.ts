@@ -2,12 +2,12 @@ import type { DatabaseClock } from '../util/clock.js';
 import { isTinyforgeCandidate } from '../docker/items.js';
 import { errorMessage, ExternalError, tagged } from '../domain/errors.js';
 import type { PassObserver, PassReport } from '../domain/pass.js';
-import type { ContainerHandler } from '../handlers/container.handler.js';
+import { RELOADABLE, type ContainerHandler } from '../handlers/container.handler.js';
 import type { Logger } from '../log.js';
 import type { ListReason, UpsertResult } from '../metrics.js';
 import { noopChangeSink, type ChangeSink } from '../domain/changes.js';
 import type { Controller } from '../controller/controller.js';
-import { decide, needsWrite } from '../domain/decide.js';
+import { decide, needsWrite, type Decision } from '../domain/decide.js';
 import type { DesiredStateCache } from '../cache/desired-cache.js';
 import { resolveRow } from '../domain/dispatch.js';
 import { type ContainerItem, type DesiredStateView, type ObservedRow } from '../domain/types.js';
@@ -174,6 +174,8 @@ export class Resync {
    * of them) would answer the same, so a steady pass skips it: O(changes), not O(containers).
    */
   private readonly settled = new WeakMap<ContainerItem, Settled>();
+  /** Cached items whose "unknown workload" refusal already made a pass reload the desired state. */
+  private readonly reloadedFor = new WeakSet<ContainerItem>();
   /** What the last successful pass counted, for the heartbeat of a failed one. */
   private lastCounts = { containers: 0, boundRows: 0 };
   private disagreements = 0;
@@ -356,12 +358,25 @@ export class Resync {
     const ctx = handler.context();
     const toQueue: string[] = [];
     const unchanged = new Map<string, number>();
-    const generation = desired.generation();
-    for (const item of observed.values()) {
+    let generation = desired.generation();
+    // Containers newly refused because the desired state does not know their workload: it may
+    // have been created after the state was read (DESIRED_STATE_RECHECK throttles the re-check),
+    // so the pass reloads it once and decides them again, as a worker does after an event.
+    // A container whose list entry (the cached item object) already caused one such reload does
+    // not cause another: a label that names nothing costs one reload, not one per pass.
+    const unknown: ContainerItem[] = [];
+    const queuedUnknown = new Set<string>();
+    const newlyUnknown = (item: ContainerItem, d: Decision): boolean => !d.ok && RELOADABLE.has(d.reason) && !this.reloadedFor.has(item);
+    const consider = (item: ContainerItem, retry: boolean): void => {
       const id = item.id;
       if (observed.staleVersion(id) !== undefined || controller.isBusy(id)) {
+        // A worker decides it; the reload it may need happens here first (a worker's is throttled).
+        if (retry && newlyUnknown(item, decide(item, ctx))) {
+          unknown.push(item);
+          queuedUnknown.add(id);
+        }
         toQueue.push(id);
-        continue;
+        return;
       }
       const row = rows.soleBound(id);
       const memo = this.settled.get(item);
@@ -371,18 +386,31 @@ export class Resync {
       } else {
         const d = decide(item, ctx);
         if (!d.ok) {
-          handler.apply(item, d);
-          continue;
+          if (retry && newlyUnknown(item, d)) unknown.push(item);
+          else handler.apply(item, d);
+          return;
         }
         if (needsWrite(d)) {
           toQueue.push(id);
-          continue;
+          return;
         }
         dispatch = d.dispatch;
         if (row !== undefined && d.existing === row) this.settled.set(item, { row, generation, dispatch });
       }
       refusals.clear(id);
       unchanged.set(dispatch, (unchanged.get(dispatch) ?? 0) + 1);
+    };
+    for (const item of observed.values()) consider(item, true);
+    if (unknown.length > 0) {
+      for (const it of unknown) this.reloadedFor.add(it);
+      await tagged('database', () => desired.refresh());
+      generation = desired.generation();
+      const derived = unknown.flatMap((it) => {
+        const r = resolveRow(it, desired, host);
+        return r.ok ? [r.row.id] : [];
+      });
+      await tagged('database', () => rows.prefetch(unknown.map((it) => it.id), derived));
+      for (const item of unknown) if (!queuedUnknown.has(item.id)) consider(item, false);
     }
     for (const [dispatch, n] of unchanged) metrics.upsert(dispatch, 'unchanged', n);
     const { errors } = await controller.enqueuePass(toQueue);
