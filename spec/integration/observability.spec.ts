@@ -419,7 +419,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
     it('counts one docker watch restart when dockerd is killed and started again, and events flow again after it restarts', async () => {
       if (!docker.running) await docker.start();
       const { url, db } = await newDb('it_obs_watch');
-      const t = await start({ DATABASE_URL: url });
+      const t = await start({ DATABASE_URL: url }, process.env.TEST_LOG ? { log: createLogger('debug') } : {});
       await maria.query(`INSERT INTO \`${db}\`.workloads (id, kind, ref_id) VALUES (?, 'project', 'p-obs')`, [WORKLOAD]);
       await eventually(async () => t.passes.some((p) => p.ok), 'the first pass', 30_000);
       const restarts0 = await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total');
@@ -447,7 +447,7 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
     it('a dockerd restart of about 3 s under a running service counts exactly one watch restart, however many attempts it took', async () => {
       if (!docker.running) await docker.start();
       const { url, db } = await newDb('it_obs_restart');
-      const t = await start({ DATABASE_URL: url });
+      const t = await start({ DATABASE_URL: url }, process.env.TEST_LOG ? { log: createLogger('debug') } : {});
       await maria.query(`INSERT INTO \`${db}\`.workloads (id, kind, ref_id) VALUES (?, 'project', 'p-obs')`, [WORKLOAD]);
       await eventually(async () => t.passes.some((p) => p.ok), 'the first pass', 30_000);
       const restarts0 = await metric(t, 'tinyforge_reconciler_docker_watch_restarts_total');
@@ -458,7 +458,10 @@ describe('observability end to end (real MariaDB, dockerd, Prometheus)', functio
       await sleep(3_000);
       await docker.start();
       const outageMs = Date.now() - down;
-      // The stream is open again once an event arrives on it.
+      // The watcher's reconnect backoff may have grown during the outage: wait for the stream to
+      // reopen before starting a container (Docker does not replay an event to a stream opened
+      // after it), then it is open once an event arrives on it.
+      await waitAbove(t, 'tinyforge_reconciler_docker_watch_restarts_total', {}, restarts0, 'the reopened stream', 60_000);
       const starts0 = await metric(t, 'tinyforge_reconciler_docker_events_total', { action: 'start' });
       await docker.runContainer({ labels: LABELS('after-daemon-restart') });
       // The watcher's reconnect backoff may have grown during the outage: allow it a full step.
