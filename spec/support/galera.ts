@@ -839,9 +839,10 @@ async function startOnce(opts: StartGaleraOptions, count: number): Promise<Clust
         '',
       ].join('\n'),
     );
+    await fsp.mkdir(path.join(rootDir, 'tmp'), { recursive: true });
     const res = await runCommand(
       installDb,
-      ['--no-defaults', `--datadir=${first.datadir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve', `--extra-file=${initSql}`, ...INNODB_ARGS],
+      ['--no-defaults', `--datadir=${first.datadir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve', `--extra-file=${initSql}`, `--tmpdir=${path.join(rootDir, 'tmp')}`, ...INNODB_ARGS],
       { env: childEnv(), cwd: rootDir, allowFail: true, timeoutMs: 120_000 },
     );
     await fsp.writeFile(path.join(rootDir, 'install-db.log'), res.stdout + res.stderr);

@@ -378,6 +378,9 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
         '--skip-test-db',
         '--skip-name-resolve',
         `--extra-file=${initSql}`,
+        // Its own temporary files: bootstraps running at once in a shared /tmp were seen to
+        // lose each other's temporary tables ("Could not remove temporary table ... error: 2").
+        `--tmpdir=${path.join(rootDir, 'tmp')}`,
         ...INNODB_ARGS,
       ],
       { env: childEnv(), cwd: rootDir, allowFail: true, timeoutMs: 120_000 },
