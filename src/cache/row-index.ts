@@ -160,14 +160,7 @@ export class RowIndex implements RowLookup {
     return this.seqNo;
   }
 
-  /** Rows of this host's view, each with what is known of it. */
-  *viewRows(): IterableIterator<{ row: ObservedRow; lastSeenAt: number | null; seq: number; crc: number }> {
-    const out: Array<{ row: ObservedRow; lastSeenAt: number | null; seq: number; crc: number }> = [];
-    this.forEachViewRow((row, lastSeenAt, seq, crc) => out.push({ row, lastSeenAt, seq, crc }));
-    yield* out;
-  }
-
-  /** The same without an object per row (every pass walks the whole view). */
+  /** Calls `fn` with each row of this host's view and what is known of it (no object per row: every pass walks the whole view). */
   forEachViewRow(fn: (row: ObservedRow, lastSeenAt: number | null, seq: number, crc: number) => void): void {
     for (const [id, m] of this.meta) {
       const row = this.byId.get(id);
