@@ -4,7 +4,7 @@
  * are its own. It is a Node port: its memory is a Node process's, not the Go binary's.
  */
 import { GoDockerLister, GoReconciler, GoStore } from './baseline-go-port.js';
-import { cpuMs, gcNow, memory } from './proc-stats.js';
+import { cpuMs, procStatsRpc } from './proc-stats.js';
 import { serveRpc } from './rpc.js';
 
 let store: GoStore | undefined;
@@ -39,15 +39,7 @@ serveRpc({
   errors() {
     return need().rec.errorCount;
   },
-  cpu() {
-    return cpuMs();
-  },
-  memory() {
-    return memory();
-  },
-  gc() {
-    return gcNow();
-  },
+  ...procStatsRpc,
   async stop() {
     await store?.close().catch(() => undefined);
     store = undefined;

@@ -37,3 +37,13 @@ export function gcNow(): NodeJS.MemoryUsage {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage();
 }
+
+/** The RPC commands every benchmark child answers about itself (bench/rpc.ts `serveRpc`). */
+export const procStatsRpc = {
+  /** CPU time of this process so far (user + system, ms). */
+  cpu: cpuMs,
+  memory,
+  /** Resets VmHWM (peak RSS) to the current RSS (Linux clear_refs 5). */
+  resetPeak,
+  gc: gcNow,
+};

@@ -19,7 +19,7 @@ import { createLogger } from '../src/log.js';
 import { App } from '../src/main.js';
 import { hostScopedRowId } from '../src/domain/dispatch.js';
 import { rowIdForLabels } from './fleet.js';
-import { cpuMs, gcNow, memory, resetPeak } from './proc-stats.js';
+import { cpuMs, procStatsRpc } from './proc-stats.js';
 import { notify, serveRpc } from './rpc.js';
 
 let app: App | undefined;
@@ -185,20 +185,7 @@ serveRpc({
     const report = await app.runPassNow();
     return { report, wallMs: performance.now() - t, cpuMs: cpuMs() - c, passCount: passes.length };
   },
-  /** CPU time of this process so far (user + system, ms). */
-  cpu() {
-    return cpuMs();
-  },
-  memory() {
-    return memory();
-  },
-  /** Resets VmHWM (peak RSS) to the current RSS (Linux clear_refs 5). */
-  resetPeak() {
-    return resetPeak();
-  },
-  gc() {
-    return gcNow();
-  },
+  ...procStatsRpc,
   latencyStart(args: { notify?: boolean }) {
     loopDelay?.disable();
     loopDelay = monitorEventLoopDelay({ resolution: 5 });

@@ -7,7 +7,7 @@
  */
 import { DockerSimulator } from '../spec/support/docker-sim.js';
 import { fleetContainer } from './fleet.js';
-import { cpuMs } from './proc-stats.js';
+import { procStatsRpc } from './proc-stats.js';
 import { serveRpc } from './rpc.js';
 
 let sim: DockerSimulator | undefined;
@@ -59,13 +59,7 @@ serveRpc({
   requests() {
     return Object.fromEntries(need().requestCounts);
   },
-  memory() {
-    return process.memoryUsage();
-  },
-  /** CPU time of the simulator process so far (user + system, ms). */
-  cpu() {
-    return cpuMs();
-  },
+  ...procStatsRpc,
   async stop() {
     churn?.stop();
     await sim?.stop();
