@@ -85,10 +85,9 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-
 /**
- * The only module that talks to the Engine API (plain HTTP over its socket). Read-only by construction: it calls
- * `GET /_ping`, `GET /containers/json`, `GET /containers/{id}/json` and
+ * The only module that talks to the Engine API (plain HTTP over its socket). Read-only by
+ * construction: it calls `GET /_ping`, `GET /containers/json`, `GET /containers/{id}/json` and
  * `GET /events`, nothing else, so it works through a read-only socket proxy.
  *
  * Bounded in memory and time, whatever the daemon (or a tenant's labels) sends:
@@ -346,15 +345,10 @@ export class DockerClient implements EventStreamOpener {
   }
 
   /**
-   * Sends `GET path` and resolves with the response once it started, status 200 (or one of
-   * `accept`); any other status rejects with {@link DockerApiError}. Rejects at once when
-   * `signal` aborted, and the response is destroyed when it aborts later.
-   */
-  /**
-   * `GET path?query`; resolves with the response once it started with 200 (or a status in
-   * `accept`), rejects with {@link DockerApiError} (its message read up to 64 KiB) otherwise.
-   * `idleMs`: the socket may stay silent this long before the request is cut. An abort cuts the
-   * request, or later the response, wherever it is.
+   * Sends `GET path?query` and resolves with the response once it started, status 200 (or one of
+   * `accept`); any other status rejects with {@link DockerApiError} (its message read up to
+   * 64 KiB). `idleMs`: how long the socket may stay silent before the request is cut. Rejects at
+   * once when `signal` aborted; a later abort cuts the request, or the response, wherever it is.
    */
   private open(idleMs: number | undefined, path: string, query: Record<string, unknown> | undefined, signal: AbortSignal, what: string, accept: number[] = []): Promise<IncomingMessage> {
     if (signal.aborted) return Promise.reject(abortError(signal, what));

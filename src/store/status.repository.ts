@@ -180,9 +180,10 @@ export class StatusRepository {
   }
 
   /**
-   * Reads what status derivation needs for these workloads, per chunk in two statements: one grouped SELECT (row counts grouped by state and
-   * binding, the IDs of slots that are not running, and the previous status) and one SELECT of
-   * the workloads' `conflict` refusals (how many, and the first {@link MAX_NAMED} of each).
+   * Reads what status derivation needs for these workloads, per chunk in two statements: one
+   * grouped SELECT (row counts grouped by state and binding, the IDs of slots that are not
+   * running, and the previous status) and one SELECT of the workloads' `conflict` refusals (how
+   * many, and the first {@link MAX_NAMED} of each).
    * Workloads absent from `workloads` are not in the result. Joins across tables name the exact
    * collation, so Tinyforge's tables may use any utf8mb4 collation.
    */
